@@ -1,0 +1,611 @@
+//! The drop-in cache, `<dir>/cache.json` (SPEC §6): keys, validity, file format, locks and
+//! atomic writes. Format and keys are the Go helper's, so either program reads the other's file.
+
+use crate::secret::Secret;
+use crate::timefmt::{self, ZERO_TIME};
+use base64::Engine as _;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+#[cfg(test)]
+use std::path::Path;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+pub const CACHE_VERSION: &str = "1.0";
+const HOUR: i128 = 3600 * timefmt::NANOS_PER_SEC;
+const MINUTE: i128 = 60 * timefmt::NANOS_PER_SEC;
+/// Largest cache file read; a real one holds a few KiB per registry.
+const MAX_CACHE_BYTES: u64 = 16 << 20;
+/// How long a writer waits for `.lock-cache` before giving up on the write.
+pub const WRITE_LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// One cached authorization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub authorization_token: Secret<String>,
+    /// Nanoseconds since the Unix epoch.
+    pub requested_at: i128,
+    pub expires_at: i128,
+    pub proxy_endpoint: String,
+    /// `ecr` or `ecr-public`.
+    pub service: String,
+}
+
+impl Entry {
+    /// Fresh: within the first half of its lifetime (Go's rule, MUST), younger than 6 h and not
+    /// requested more than 5 minutes in the future (D7). A zero expiry is never fresh.
+    pub fn is_fresh(&self, now: i128) -> bool {
+        if self.expires_at == ZERO_TIME {
+            return false;
+        }
+        // Go: validity := ExpiresAt.Sub(RequestedAt), saturated to a 64-bit Duration.
+        let validity =
+            (self.expires_at - self.requested_at).clamp(i64::MIN.into(), i64::MAX.into());
+        let refresh_at = self.expires_at - validity / 2;
+        now < refresh_at
+            && now < self.requested_at.saturating_add(6 * HOUR)
+            && self.requested_at <= now + 5 * MINUTE
+    }
+
+    /// Usable as a fallback when a refresh fails: not yet expired (D6).
+    pub fn is_unexpired(&self, now: i128) -> bool {
+        self.expires_at != ZERO_TIME && now < self.expires_at
+    }
+}
+
+/// The cache file's contents. `BTreeMap<String, _>` orders keys bytewise, as Go does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheFile {
+    pub registries: BTreeMap<String, Entry>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CorruptCache {
+    #[error("not JSON: {0}")]
+    Json(String),
+    #[error("unexpected structure: {0}")]
+    Shape(&'static str),
+    #[error("unsupported cache version")]
+    Version,
+}
+
+/// `H(x)`: padded standard base64 of SHA-256(x).
+pub fn hash_akid(akid: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(akid.as_bytes()))
+}
+
+/// `L(x)`: base64 of x followed by MD5("") — the Go ≤ 0.11 key, read only, never logged.
+pub fn legacy_akid(akid: &str) -> String {
+    const MD5_EMPTY: [u8; 16] = [
+        0xd4, 0x1d, 0x8c, 0xd9, 0x8f, 0x00, 0xb2, 0x04, 0xe9, 0x80, 0x09, 0x98, 0xec, 0xf8, 0x42,
+        0x7e,
+    ];
+    let mut bytes = akid.as_bytes().to_vec();
+    bytes.extend_from_slice(&MD5_EMPTY);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The cache keys of one registry for one identity: the current key and the legacy one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    pub current: String,
+    legacy: String,
+}
+
+impl Keys {
+    pub fn private(region: &str, akid: &str, account: &str) -> Keys {
+        Keys {
+            current: format!("{region}-{}-{account}", hash_akid(akid)),
+            legacy: format!("{region}-{}-{account}", legacy_akid(akid)),
+        }
+    }
+
+    pub fn public(akid: &str) -> Keys {
+        Keys {
+            current: format!("ecr-public-{}", hash_akid(akid)),
+            legacy: format!("ecr-public-{}", legacy_akid(akid)),
+        }
+    }
+
+    /// The entry under the current key, else under the legacy key.
+    pub fn find<'a>(&self, file: &'a CacheFile) -> Option<&'a Entry> {
+        file.registries
+            .get(&self.current)
+            .or_else(|| file.registries.get(&self.legacy))
+    }
+}
+
+fn field_str<'a>(
+    obj: &'a serde_json::Map<String, Value>,
+    key: &str,
+) -> Result<&'a str, CorruptCache> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(""),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(CorruptCache::Shape("entry field is not a string")),
+    }
+}
+
+fn field_time(obj: &serde_json::Map<String, Value>, key: &str) -> Result<i128, CorruptCache> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(ZERO_TIME),
+        Some(Value::String(s)) => {
+            timefmt::parse_rfc3339(s).ok_or(CorruptCache::Shape("entry time is not RFC 3339"))
+        }
+        Some(_) => Err(CorruptCache::Shape("entry time is not a string")),
+    }
+}
+
+/// Parses a cache file. Anything Go would fail on, or that would make it misbehave, is corrupt.
+pub fn parse(bytes: &[u8]) -> Result<CacheFile, CorruptCache> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| CorruptCache::Json(e.to_string()))?;
+    let Value::Object(top) = value else {
+        return Err(CorruptCache::Shape("top level is not an object"));
+    };
+    if top.keys().any(|k| k != "Registries" && k != "Version") {
+        return Err(CorruptCache::Shape("unknown top-level field"));
+    }
+    if top.get("Version").and_then(Value::as_str) != Some(CACHE_VERSION) {
+        return Err(CorruptCache::Version);
+    }
+    let Some(Value::Object(registries)) = top.get("Registries") else {
+        return Err(CorruptCache::Shape("Registries is not an object"));
+    };
+    let mut out = CacheFile::default();
+    for (key, value) in registries {
+        let Value::Object(obj) = value else {
+            return Err(CorruptCache::Shape("entry is not an object"));
+        };
+        let service = match field_str(obj, "Service")? {
+            "" => "ecr",
+            s => s,
+        };
+        out.registries.insert(
+            key.clone(),
+            Entry {
+                authorization_token: Secret::new(field_str(obj, "AuthorizationToken")?.to_owned()),
+                requested_at: field_time(obj, "RequestedAt")?,
+                expires_at: field_time(obj, "ExpiresAt")?,
+                proxy_endpoint: field_str(obj, "ProxyEndpoint")?.to_owned(),
+                service: service.to_owned(),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Serializes as Go's `json.MarshalIndent(cache, "", "  ")`: byte-identical output.
+pub fn serialize(file: &CacheFile) -> String {
+    use crate::json::push_str;
+    let mut out = String::from("{\n  \"Registries\": {");
+    for (i, (key, e)) in file.registries.iter().enumerate() {
+        out.push_str(if i == 0 { "\n    " } else { ",\n    " });
+        push_str(&mut out, key);
+        out.push_str(": {\n      \"AuthorizationToken\": ");
+        push_str(&mut out, e.authorization_token.expose());
+        out.push_str(",\n      \"RequestedAt\": ");
+        push_str(&mut out, &timefmt::format_rfc3339_utc(e.requested_at));
+        out.push_str(",\n      \"ExpiresAt\": ");
+        push_str(&mut out, &timefmt::format_rfc3339_utc(e.expires_at));
+        out.push_str(",\n      \"ProxyEndpoint\": ");
+        push_str(&mut out, &e.proxy_endpoint);
+        out.push_str(",\n      \"Service\": ");
+        push_str(&mut out, &e.service);
+        out.push_str("\n    }");
+    }
+    if !file.registries.is_empty() {
+        out.push_str("\n  ");
+    }
+    out.push_str("},\n  \"Version\": \"1.0\"\n}");
+    out
+}
+
+/// Why the cache could not be written. The answer is given anyway.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("cannot create cache directory {0}: {1}")]
+    Mkdir(PathBuf, io::Error),
+    #[error("cache lock not acquired within {0:?}")]
+    LockTimeout(Duration),
+    #[error("cannot lock cache: {0}")]
+    Lock(io::Error),
+    #[error("cannot write cache file: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// An exclusive `flock` held until dropped.
+#[derive(Debug)]
+pub struct LockGuard {
+    _file: Option<File>,
+}
+
+impl LockGuard {
+    /// Stands for a lock on a filesystem without lock support: run unlocked, as Go does.
+    fn unsupported() -> LockGuard {
+        LockGuard { _file: None }
+    }
+}
+
+/// The result of one non-blocking lock attempt.
+#[derive(Debug)]
+pub enum TryLock {
+    Acquired(LockGuard),
+    Busy,
+    Failed(io::Error),
+}
+
+/// The cache directory and its files.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+}
+
+impl Cache {
+    pub fn new(dir: PathBuf) -> Cache {
+        Cache { dir }
+    }
+
+    pub fn file_path(&self) -> PathBuf {
+        self.dir.join("cache.json")
+    }
+
+    /// Reads the cache. A missing file is empty; a corrupt or unreadable one is logged and
+    /// treated as empty (the next write replaces it).
+    pub fn load(&self) -> CacheFile {
+        let path = self.file_path();
+        let mut buf = Vec::new();
+        let read = File::open(&path).and_then(|f| f.take(MAX_CACHE_BYTES).read_to_end(&mut buf));
+        match read {
+            Ok(_) => match parse(&buf) {
+                Ok(file) => file,
+                Err(e) => {
+                    crate::log::warn(
+                        "Could not load existing cache; treating it as empty",
+                        &[("path", &path.to_string_lossy()), ("error", &e.to_string())],
+                    );
+                    CacheFile::default()
+                }
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => CacheFile::default(),
+            Err(e) => {
+                crate::log::warn(
+                    "Cache file unreadable; continuing without it",
+                    &[("path", &path.to_string_lossy()), ("error", &e.to_string())],
+                );
+                CacheFile::default()
+            }
+        }
+    }
+
+    fn ensure_dir(&self) -> Result<(), WriteError> {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .map_err(|e| WriteError::Mkdir(self.dir.clone(), e))
+    }
+
+    /// One non-blocking attempt at the lock file `<dir>/<name>`.
+    pub fn try_lock(&self, name: &str) -> TryLock {
+        if let Err(WriteError::Mkdir(_, e)) = self.ensure_dir() {
+            return TryLock::Failed(e);
+        }
+        let file = match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(self.dir.join(name))
+        {
+            Ok(f) => f,
+            Err(e) => return TryLock::Failed(e),
+        };
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a file descriptor we own.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            return TryLock::Acquired(LockGuard { _file: Some(file) });
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EWOULDBLOCK) | Some(libc::EINTR) => TryLock::Busy,
+            Some(libc::ENOLCK) | Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) => {
+                TryLock::Acquired(LockGuard::unsupported())
+            }
+            _ => TryLock::Failed(err),
+        }
+    }
+
+    /// Takes `<dir>/<name>`, polling until `wait` has passed.
+    pub fn lock_blocking(&self, name: &str, wait: Duration) -> Result<LockGuard, WriteError> {
+        let start = Instant::now();
+        loop {
+            match self.try_lock(name) {
+                TryLock::Acquired(g) => return Ok(g),
+                TryLock::Failed(e) => return Err(WriteError::Lock(e)),
+                TryLock::Busy if start.elapsed() >= wait => {
+                    return Err(WriteError::LockTimeout(wait))
+                }
+                TryLock::Busy => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    }
+
+    /// Adds `entry` under `key`: under `.lock-cache`, re-read, merge, write a temp file (0600,
+    /// exclusive, no symlink follow), fsync, rename over `cache.json`.
+    pub fn store(&self, key: &str, entry: Entry, lock_wait: Duration) -> Result<(), WriteError> {
+        self.ensure_dir()?;
+        let _guard = self.lock_blocking(".lock-cache", lock_wait)?;
+        let mut file = self.load();
+        file.registries.insert(key.to_owned(), entry);
+        self.write_atomically(serialize(&file).as_bytes())
+    }
+
+    fn write_atomically(&self, bytes: &[u8]) -> Result<(), WriteError> {
+        let (tmp_path, mut tmp) = self.create_temp()?;
+        let result = tmp
+            .write_all(bytes)
+            .and_then(|()| tmp.sync_all())
+            .and_then(|()| std::fs::rename(&tmp_path, self.file_path()));
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&tmp_path);
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    fn create_temp(&self) -> io::Result<(PathBuf, File)> {
+        let mut last_err = io::Error::other("no temp name tried");
+        for attempt in 0..16u32 {
+            let path = self
+                .dir
+                .join(format!(".config.json.tmp{}", random_digits(attempt)));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(&path)
+            {
+                Ok(f) => return Ok((path, f)),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_err)
+    }
+}
+
+/// Digits unlikely to collide between processes: pid, time and attempt mixed.
+fn random_digits(attempt: u32) -> u64 {
+    let t = timefmt::now() as u64;
+    let pid = u64::from(std::process::id());
+    let mut x = t ^ (pid << 32) ^ u64::from(attempt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x % 10_000_000_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i128 = 1_700_000_000 * timefmt::NANOS_PER_SEC;
+
+    fn entry(requested: i128, expires: i128) -> Entry {
+        Entry {
+            authorization_token: Secret::new("QVdTOnB3".into()),
+            requested_at: requested,
+            expires_at: expires,
+            proxy_endpoint: "https://123456789012.dkr.ecr.us-east-1.amazonaws.com".into(),
+            service: "ecr".into(),
+        }
+    }
+
+    #[test]
+    fn key_hashes_match_spec() {
+        assert_eq!(
+            hash_akid("accessKey"),
+            "xOV45/s/9aT8cbO8tDicjEV1KKkfpLdKrQs0ipPGgGc="
+        );
+        assert_eq!(
+            legacy_akid("accessKey"),
+            "YWNjZXNzS2V51B2M2Y8AsgTpgAmY7PhCfg=="
+        );
+        let k = Keys::private("us-east-1", "accessKey", "123456789012");
+        assert_eq!(
+            k.current,
+            "us-east-1-xOV45/s/9aT8cbO8tDicjEV1KKkfpLdKrQs0ipPGgGc=-123456789012"
+        );
+        assert_eq!(
+            Keys::public("accessKey").current,
+            "ecr-public-xOV45/s/9aT8cbO8tDicjEV1KKkfpLdKrQs0ipPGgGc="
+        );
+    }
+
+    #[test]
+    fn legacy_key_is_read_after_current() {
+        let k = Keys::private("us-east-1", "accessKey", "123456789012");
+        let mut f = CacheFile::default();
+        f.registries.insert(
+            "us-east-1-YWNjZXNzS2V51B2M2Y8AsgTpgAmY7PhCfg==-123456789012".into(),
+            entry(1, 2),
+        );
+        assert_eq!(k.find(&f).unwrap().requested_at, 1);
+        f.registries.insert(k.current.clone(), entry(3, 4));
+        assert_eq!(k.find(&f).unwrap().requested_at, 3);
+    }
+
+    #[test]
+    fn freshness_half_life_strict() {
+        let e = entry(T0, T0 + 12 * HOUR);
+        assert!(e.is_fresh(T0));
+        assert!(e.is_fresh(T0 + 6 * HOUR - 1));
+        assert!(!e.is_fresh(T0 + 6 * HOUR));
+        // odd nanosecond lifetimes truncate the half toward zero, as Go's Duration division
+        let e = entry(T0, T0 + 3);
+        assert!(e.is_fresh(T0 + 1));
+        assert!(!e.is_fresh(T0 + 2));
+    }
+
+    #[test]
+    fn freshness_d7_caps() {
+        // a 24 h token is fresh for its first 12 h by Go's rule, but only 6 h here
+        let e = entry(T0, T0 + 24 * HOUR);
+        assert!(e.is_fresh(T0 + 6 * HOUR - 1));
+        assert!(!e.is_fresh(T0 + 6 * HOUR));
+        // requested in the future (clock skew) by more than 5 minutes: stale
+        let e = entry(T0 + 10 * MINUTE, T0 + 12 * HOUR);
+        assert!(!e.is_fresh(T0));
+        let e = entry(T0 + 5 * MINUTE, T0 + 12 * HOUR);
+        assert!(e.is_fresh(T0));
+    }
+
+    #[test]
+    fn extreme_times_do_not_overflow() {
+        let max = timefmt::parse_rfc3339("9999-12-31T23:59:59.999999999Z").unwrap();
+        assert!(!entry(ZERO_TIME, ZERO_TIME).is_fresh(T0));
+        assert!(!entry(T0, ZERO_TIME).is_fresh(T0));
+        assert!(!entry(ZERO_TIME, max).is_fresh(T0)); // requested 2000 years ago
+        assert!(entry(T0, max).is_fresh(T0)); // Go: saturated duration, refresh far away
+        assert!(!entry(max, max).is_fresh(T0));
+        assert!(!entry(T0, T0 - HOUR).is_fresh(T0));
+        assert!(entry(T0, max).is_unexpired(T0));
+        assert!(!entry(T0, ZERO_TIME).is_unexpired(T0));
+    }
+
+    #[test]
+    fn serializes_like_go_marshal_indent() {
+        let mut f = CacheFile::default();
+        assert_eq!(
+            serialize(&f),
+            "{\n  \"Registries\": {},\n  \"Version\": \"1.0\"\n}"
+        );
+        f.registries.insert(
+            "b".into(),
+            entry(
+                timefmt::parse_rfc3339("2021-03-01T14:31:17.62578Z").unwrap(),
+                timefmt::parse_rfc3339("2021-03-02T02:31:17.608Z").unwrap(),
+            ),
+        );
+        let mut public = entry(0, 0);
+        public.service = "ecr-public".into();
+        public.proxy_endpoint = "https://public.ecr.aws".into();
+        public.authorization_token = Secret::new("<&>".into());
+        f.registries.insert("a".into(), public);
+        let want = r#"{
+  "Registries": {
+    "a": {
+      "AuthorizationToken": "\u003c\u0026\u003e",
+      "RequestedAt": "1970-01-01T00:00:00Z",
+      "ExpiresAt": "1970-01-01T00:00:00Z",
+      "ProxyEndpoint": "https://public.ecr.aws",
+      "Service": "ecr-public"
+    },
+    "b": {
+      "AuthorizationToken": "QVdTOnB3",
+      "RequestedAt": "2021-03-01T14:31:17.62578Z",
+      "ExpiresAt": "2021-03-02T02:31:17.608Z",
+      "ProxyEndpoint": "https://123456789012.dkr.ecr.us-east-1.amazonaws.com",
+      "Service": "ecr"
+    }
+  },
+  "Version": "1.0"
+}"#;
+        assert_eq!(serialize(&f), want);
+        assert_eq!(parse(want.as_bytes()).unwrap(), f);
+    }
+
+    #[test]
+    fn parses_go_written_file() {
+        let go = r#"{"Registries":{"k":{"AuthorizationToken":"QVdTOnB3","RequestedAt":"2021-03-01T15:31:17.625780278+01:00","ExpiresAt":"2021-03-02T02:31:17.608Z","ProxyEndpoint":"https://000000000000.dkr.ecr.eu-west-1.amazonaws.com","Extra":1}},"Version":"1.0"}"#;
+        let f = parse(go.as_bytes()).unwrap();
+        let e = &f.registries["k"];
+        assert_eq!(e.service, "ecr");
+        assert_eq!(
+            timefmt::format_rfc3339_utc(e.requested_at),
+            "2021-03-01T14:31:17.625780278Z"
+        );
+    }
+
+    #[test]
+    fn corrupt_files() {
+        for bad in [
+            "",
+            "null",
+            "{",
+            "[]",
+            "{\"Registries\":{},\"Version\":\"2.0\"}",
+            "{\"Registries\":{}}",
+            "{\"Registries\":null,\"Version\":\"1.0\"}",
+            "{\"Registries\":{\"k\":null},\"Version\":\"1.0\"}",
+            "{\"Registries\":{\"k\":{\"ExpiresAt\":5}},\"Version\":\"1.0\"}",
+            "{\"Registries\":{\"k\":{\"ExpiresAt\":\"yesterday\"}},\"Version\":\"1.0\"}",
+            "{\"Registries\":{\"k\":{\"AuthorizationToken\":[]}},\"Version\":\"1.0\"}",
+            "{\"Registries\":{},\"Version\":\"1.0\",\"Other\":1}",
+            "{\"Registries\":{},\"Version\":1.0}",
+        ] {
+            assert!(parse(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn store_merges_and_sets_modes() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path().join("nested/ecr"));
+        cache
+            .store("k1", entry(T0, T0 + HOUR), WRITE_LOCK_WAIT)
+            .unwrap();
+        cache
+            .store("k2", entry(T0, T0 + HOUR), WRITE_LOCK_WAIT)
+            .unwrap();
+        let f = cache.load();
+        assert_eq!(f.registries.len(), 2);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&cache.file_path()), 0o600);
+        assert_eq!(mode(&cache.dir), 0o700);
+        let names: Vec<_> = std::fs::read_dir(&cache.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(
+            names.iter().all(|n| !n.starts_with(".config.json.tmp")),
+            "{names:?}"
+        );
+    }
+
+    #[test]
+    fn corrupt_file_is_replaced_on_write() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path().to_path_buf());
+        std::fs::write(cache.file_path(), "{garbage").unwrap();
+        assert!(cache.load().registries.is_empty());
+        cache
+            .store("k", entry(T0, T0 + HOUR), WRITE_LOCK_WAIT)
+            .unwrap();
+        assert_eq!(cache.load().registries.len(), 1);
+    }
+
+    #[test]
+    fn write_lock_times_out_when_held() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path().to_path_buf());
+        let TryLock::Acquired(_held) = cache.try_lock(".lock-cache") else {
+            panic!("lock not acquired")
+        };
+        // flock locks belong to the open file description, so a second open conflicts
+        let err = cache
+            .store("k", entry(T0, T0 + HOUR), Duration::from_millis(50))
+            .unwrap_err();
+        assert!(matches!(err, WriteError::LockTimeout(_)), "{err}");
+    }
+}

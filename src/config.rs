@@ -1,0 +1,204 @@
+//! Every environment variable the helper reads, read once, typed (SPEC §10).
+
+use crate::log::Level;
+use crate::secret::Secret;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The default total time bound for one invocation (D5).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Static keys from the environment (including Go's `AWS_ACCESS_KEY`/`AWS_SECRET_KEY` aliases).
+#[derive(Debug, Clone)]
+pub struct EnvKeys {
+    pub access_key_id: String,
+    pub secret_access_key: Secret<String>,
+    pub session_token: Option<Secret<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `$HOME`, else the passwd entry's home; `None` when neither exists.
+    pub home: Option<PathBuf>,
+    /// Where `cache.json` and `log/` live; `None` turns both off.
+    pub cache_dir: Option<PathBuf>,
+    /// `AWS_ECR_DISABLE_CACHE` is non-empty.
+    pub cache_disabled: bool,
+    /// `AWS_ECR_IGNORE_CREDS_STORAGE` is exactly `true`.
+    pub ignore_creds_storage: bool,
+    pub log_level: Level,
+    /// `AWS_ECR_TIMEOUT`.
+    pub timeout: Duration,
+    /// `AWS_PROFILE`, else `AWS_DEFAULT_PROFILE`, else `default`.
+    pub profile: String,
+    /// Whether the profile was named by the environment (the SDK is then told its name).
+    pub profile_from_env: bool,
+    pub config_file: PathBuf,
+    pub credentials_file: PathBuf,
+    pub env_keys: Option<EnvKeys>,
+    /// `AWS_REGION`, else `AWS_DEFAULT_REGION` (used by `list` only).
+    pub env_region: Option<String>,
+    /// Web identity or container credentials are configured in the environment.
+    pub env_federated: bool,
+    pub aws_ca_bundle: Option<PathBuf>,
+    pub ssl_cert_file: Option<PathBuf>,
+    pub ssl_cert_dir: Option<OsString>,
+}
+
+/// A non-empty environment variable.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn var_os(name: &str) -> Option<OsString> {
+    std::env::var_os(name).filter(|v| !v.is_empty())
+}
+
+impl Config {
+    pub fn from_env() -> Config {
+        let home = var_os("HOME").map(PathBuf::from).or_else(passwd_home);
+        let cache_dir = match var_os("AWS_ECR_CACHE_DIR") {
+            Some(dir) => expand_tilde(Path::new(&dir), home.as_deref()),
+            None => home.as_ref().map(|h| h.join(".ecr")),
+        };
+        let profile_env = var("AWS_PROFILE").or_else(|| var("AWS_DEFAULT_PROFILE"));
+        let aws_dir = |file: &str| {
+            home.as_ref()
+                .map_or_else(|| PathBuf::from(file), |h| h.join(".aws").join(file))
+        };
+        let file_var = |name: &str, default: &str| {
+            var_os(name)
+                .and_then(|p| expand_tilde(Path::new(&p), home.as_deref()))
+                .unwrap_or_else(|| aws_dir(default))
+        };
+        let access_key = var("AWS_ACCESS_KEY_ID").or_else(|| var("AWS_ACCESS_KEY"));
+        let secret_key = var("AWS_SECRET_ACCESS_KEY").or_else(|| var("AWS_SECRET_KEY"));
+        let env_keys = match (access_key, secret_key) {
+            (Some(id), Some(secret)) => Some(EnvKeys {
+                access_key_id: id,
+                secret_access_key: Secret::new(secret),
+                session_token: var("AWS_SESSION_TOKEN").map(Secret::new),
+            }),
+            _ => None,
+        };
+        let env_federated = [
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        ]
+        .iter()
+        .any(|v| var_os(v).is_some());
+        Config {
+            cache_disabled: var_os("AWS_ECR_DISABLE_CACHE").is_some(),
+            ignore_creds_storage: std::env::var_os("AWS_ECR_IGNORE_CREDS_STORAGE")
+                .is_some_and(|v| v == "true"),
+            log_level: var("AWS_ECR_LOG_LEVEL")
+                .and_then(|v| Level::parse(&v))
+                .unwrap_or(Level::Info),
+            timeout: var("AWS_ECR_TIMEOUT")
+                .and_then(|v| parse_timeout(&v))
+                .unwrap_or(DEFAULT_TIMEOUT),
+            profile_from_env: profile_env.is_some(),
+            profile: profile_env.unwrap_or_else(|| "default".to_owned()),
+            config_file: file_var("AWS_CONFIG_FILE", "config"),
+            credentials_file: file_var("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+            env_keys,
+            env_region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
+            env_federated,
+            aws_ca_bundle: var_os("AWS_CA_BUNDLE").map(PathBuf::from),
+            ssl_cert_file: var_os("SSL_CERT_FILE").map(PathBuf::from),
+            ssl_cert_dir: var_os("SSL_CERT_DIR"),
+            home,
+            cache_dir,
+        }
+    }
+}
+
+/// A positive decimal number of seconds, at most a day.
+pub fn parse_timeout(v: &str) -> Option<Duration> {
+    let secs: f64 = v.trim().parse().ok()?;
+    if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 {
+        Some(Duration::from_secs_f64(secs))
+    } else {
+        None
+    }
+}
+
+/// Expands a leading `~` or `~/`. `~user` (and `~` with no home) gives `None`.
+pub fn expand_tilde(path: &Path, home: Option<&Path>) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    if bytes == b"~" {
+        return home.map(Path::to_path_buf);
+    }
+    if let Some(rest) = bytes.strip_prefix(b"~/") {
+        return home.map(|h| h.join(std::ffi::OsStr::from_bytes(rest)));
+    }
+    if bytes.starts_with(b"~") {
+        return None;
+    }
+    Some(path.to_path_buf())
+}
+
+/// The current user's home directory from the passwd database (musl reads /etc/passwd directly:
+/// no NSS, no subprocess, so this never stalls).
+fn passwd_home() -> Option<PathBuf> {
+    use std::ffi::CStr;
+    use std::os::unix::ffi::OsStrExt;
+    let mut buf = vec![0u8; 4096];
+    let mut pwd = std::mem::MaybeUninit::<libc::passwd>::zeroed();
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call; getpwuid_r writes only within `buf`.
+    let rc = unsafe {
+        libc::getpwuid_r(
+            libc::getuid(),
+            pwd.as_mut_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut result,
+        )
+    };
+    if rc != 0 || result.is_null() {
+        return None;
+    }
+    // SAFETY: getpwuid_r succeeded, so `pwd` is initialised and pw_dir points into `buf`.
+    let dir = unsafe {
+        let pwd = pwd.assume_init();
+        if pwd.pw_dir.is_null() {
+            return None;
+        }
+        CStr::from_ptr(pwd.pw_dir)
+    };
+    let bytes = dir.to_bytes();
+    (!bytes.is_empty()).then(|| PathBuf::from(std::ffi::OsStr::from_bytes(bytes)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tilde_expansion() {
+        let home = Path::new("/home/u");
+        assert_eq!(expand_tilde(Path::new("~"), Some(home)), Some(home.into()));
+        assert_eq!(
+            expand_tilde(Path::new("~/x/y"), Some(home)),
+            Some(PathBuf::from("/home/u/x/y"))
+        );
+        assert_eq!(expand_tilde(Path::new("~bob/x"), Some(home)), None);
+        assert_eq!(expand_tilde(Path::new("~/x"), None), None);
+        assert_eq!(expand_tilde(Path::new("rel/x"), None), Some("rel/x".into()));
+        assert_eq!(expand_tilde(Path::new("/abs"), None), Some("/abs".into()));
+    }
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(parse_timeout("2.5"), Some(Duration::from_millis(2500)));
+        assert_eq!(parse_timeout("0"), None);
+        assert_eq!(parse_timeout("-1"), None);
+        assert_eq!(parse_timeout("abc"), None);
+        assert_eq!(parse_timeout("inf"), None);
+        assert_eq!(parse_timeout("NaN"), None);
+    }
+}

@@ -1,0 +1,210 @@
+//! The AWS side (SPEC §5): SDK configuration, credentials, and `GetAuthorizationToken` for ECR
+//! and ECR Public.
+
+use crate::config::Config;
+use crate::registry::{self, Registry};
+use crate::secret::Secret;
+use crate::timefmt::{self, ZERO_TIME};
+use aws_config::BehaviorVersion;
+use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::Credentials;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::timeout::TimeoutConfig;
+use aws_types::region::Region;
+use aws_types::sdk_config::SdkConfig;
+use aws_types::service_config::ServiceConfigKey;
+use std::time::Duration;
+
+/// The SDK's connect timeout default, kept when we set an operation timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
+/// ECR Public lives in us-east-1 only.
+pub const PUBLIC_REGION: &str = "us-east-1";
+
+/// A token as the API returned it.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub token: Secret<String>,
+    /// Nanoseconds since the Unix epoch; Go's zero time when absent.
+    pub expires_at: i128,
+    pub proxy_endpoint: String,
+    /// For private registries, the account parsed from the proxy endpoint.
+    pub account: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EcrError {
+    #[error("no AWS credentials could be resolved: {0}")]
+    Credentials(String),
+    #[error("no AWS credentials provider is configured")]
+    NoCredentialsProvider,
+    #[error("ecr: Failed to get authorization token: {0}")]
+    Api(String),
+    #[error("ecr: failed to get authorization token: {0}")]
+    PublicApi(String),
+    #[error("missing AuthorizationData in ECR response for {0}")]
+    MissingData(String),
+    #[error("No AuthorizationToken found for {0}")]
+    NoToken(String),
+    #[error("ecr: missing AuthorizationData in ECR Public response")]
+    PublicMissingData,
+    #[error("Invalid ProxyEndpoint returned by ECR: {0}")]
+    InvalidProxyEndpoint(String),
+}
+
+/// Loads the SDK configuration for `region`, bounded by `remaining` per operation.
+pub async fn load_config(cfg: &Config, region: &str, remaining: Duration) -> SdkConfig {
+    let profile = crate::profile::load(&cfg.config_file, &cfg.credentials_file, &cfg.profile);
+    let roots = crate::tls::RootsConfig {
+        aws_ca_bundle: cfg.aws_ca_bundle.clone(),
+        profile_ca_bundle: profile
+            .get("ca_bundle")
+            .filter(|v| !v.is_empty())
+            .and_then(|v| {
+                crate::config::expand_tilde(std::path::Path::new(v), cfg.home.as_deref())
+            }),
+        ssl_cert_file: cfg.ssl_cert_file.clone(),
+        ssl_cert_dir: cfg.ssl_cert_dir.clone(),
+    };
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT.min(remaining))
+        .operation_timeout(remaining)
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(crate::http::client(roots))
+        .region(Region::new(region.to_owned()))
+        .timeout_config(timeouts);
+    if cfg.profile_from_env {
+        // Covers Go's AWS_DEFAULT_PROFILE, which aws-config does not read.
+        loader = loader.profile_name(cfg.profile.clone());
+    }
+    if let Some(keys) = &cfg.env_keys {
+        // Environment keys (with Go's AWS_ACCESS_KEY/AWS_SECRET_KEY aliases) come first in the
+        // chain, as in every SDK.
+        loader = loader.credentials_provider(Credentials::new(
+            keys.access_key_id.clone(),
+            keys.secret_access_key.expose().clone(),
+            keys.session_token.as_ref().map(|t| t.expose().clone()),
+            None,
+            "Environment",
+        ));
+    }
+    loader.load().await
+}
+
+/// Resolves credentials once through the configured chain.
+pub async fn credentials(sdk: &SdkConfig) -> Result<Credentials, EcrError> {
+    let provider = sdk
+        .credentials_provider()
+        .ok_or(EcrError::NoCredentialsProvider)?;
+    provider
+        .provide_credentials()
+        .await
+        .map_err(|e| EcrError::Credentials(DisplayErrorContext(&e).to_string()))
+}
+
+/// Whether an endpoint URL is configured for the service (env, profile or global).
+fn endpoint_overridden(sdk: &SdkConfig, service_id: &str) -> bool {
+    if sdk.endpoint_url().is_some() {
+        return true;
+    }
+    let Ok(key) = ServiceConfigKey::builder()
+        .service_id(service_id)
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build()
+    else {
+        return false;
+    };
+    sdk.service_config()
+        .and_then(|c| c.load_config(key))
+        .is_some()
+}
+
+/// `expiresAt` at millisecond precision, as ECR sends it and Go's SDK keeps it (the Rust SDK
+/// reads it through an f64, so `.406` can arrive as `.405999…`).
+fn expires(t: Option<&aws_smithy_types::DateTime>) -> i128 {
+    t.map_or(ZERO_TIME, |d| {
+        let millis = (i128::from(d.subsec_nanos()) + 500_000) / 1_000_000;
+        i128::from(d.secs()) * timefmt::NANOS_PER_SEC + millis * 1_000_000
+    })
+}
+
+/// Private ECR `GetAuthorizationToken` for `account` (none: the caller's default registry).
+pub async fn get_private(
+    sdk: &SdkConfig,
+    creds: Credentials,
+    account: Option<&str>,
+    fips: bool,
+) -> Result<Fetched, EcrError> {
+    let mut conf = aws_sdk_ecr::config::Builder::from(sdk).credentials_provider(creds);
+    if fips {
+        if endpoint_overridden(sdk, "ECR") {
+            crate::log::debug(
+                "FIPS host with an endpoint override: the override wins",
+                &[],
+            );
+        } else {
+            conf = conf.use_fips(true);
+        }
+    }
+    let client = aws_sdk_ecr::Client::from_conf(conf.build());
+    let id = account.unwrap_or("").to_owned();
+    // registryIds is deprecated in the model but still what ECR and the Go helper use.
+    #[allow(deprecated)]
+    let out = client
+        .get_authorization_token()
+        .set_registry_ids(account.map(|a| vec![a.to_owned()]))
+        .send()
+        .await
+        .map_err(|e| EcrError::Api(DisplayErrorContext(&e).to_string()))?;
+    let data = out.authorization_data();
+    if data.is_empty() {
+        return Err(EcrError::MissingData(id));
+    }
+    for d in data {
+        if let (Some(pe), Some(token)) = (d.proxy_endpoint(), d.authorization_token()) {
+            let account = match registry::parse(pe) {
+                Some(Registry::Private { account, .. }) => account,
+                _ => return Err(EcrError::InvalidProxyEndpoint(pe.to_owned())),
+            };
+            return Ok(Fetched {
+                token: Secret::new(token.to_owned()),
+                expires_at: expires(d.expires_at()),
+                proxy_endpoint: pe.to_owned(),
+                account: Some(account),
+            });
+        }
+    }
+    Err(EcrError::NoToken(id))
+}
+
+/// ECR Public `GetAuthorizationToken` (always us-east-1). The proxy endpoint is the host asked
+/// for.
+pub async fn get_public(
+    sdk: &SdkConfig,
+    creds: Credentials,
+    host: &str,
+) -> Result<Fetched, EcrError> {
+    let conf = aws_sdk_ecrpublic::config::Builder::from(sdk)
+        .region(Region::new(PUBLIC_REGION))
+        .credentials_provider(creds)
+        .build();
+    let client = aws_sdk_ecrpublic::Client::from_conf(conf);
+    let out = client
+        .get_authorization_token()
+        .send()
+        .await
+        .map_err(|e| EcrError::PublicApi(DisplayErrorContext(&e).to_string()))?;
+    let data = out
+        .authorization_data()
+        .ok_or(EcrError::PublicMissingData)?;
+    let token = data
+        .authorization_token()
+        .ok_or(EcrError::PublicMissingData)?;
+    Ok(Fetched {
+        token: Secret::new(token.to_owned()),
+        expires_at: expires(data.expires_at()),
+        proxy_endpoint: format!("https://{host}"),
+        account: None,
+    })
+}

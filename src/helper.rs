@@ -1,0 +1,380 @@
+//! The helper's logic: `get` and `list` against the cache and the API (SPEC §5, §6, §8).
+//!
+//! One `get`: parse the host (not ECR: not-found, no I/O) -> if the identity is known locally,
+//! answer a fresh cache entry with no runtime, SDK or TLS -> otherwise resolve credentials through
+//! the SDK, look again, take the registry's fetch lock (polling the cache while waiting), look
+//! again, call the API, write the cache under `.lock-cache`. A failed call falls back to an
+//! unexpired cached token. Everything after stdin is read fits in one deadline (D5).
+
+use crate::cache::{Cache, Entry, Keys, TryLock, WRITE_LOCK_WAIT};
+use crate::config::Config;
+use crate::ecr::{self, EcrError, Fetched, PUBLIC_REGION};
+use crate::log;
+use crate::registry::{self, Registry};
+use crate::timefmt;
+use crate::token::{self, Credentials};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// How often a process waiting for another's fetch looks at the cache again.
+const LOCK_POLL: Duration = Duration::from_millis(10);
+
+pub struct Helper<'a> {
+    cfg: &'a Config,
+    cache: Option<Cache>,
+    deadline: Instant,
+}
+
+/// The access key ID the SDK would resolve, when it can be known without the SDK (D8).
+pub fn local_access_key(cfg: &Config) -> Option<String> {
+    if let Some(keys) = &cfg.env_keys {
+        return Some(keys.access_key_id.clone());
+    }
+    if cfg.env_federated {
+        return None;
+    }
+    let props = crate::profile::load(&cfg.config_file, &cfg.credentials_file, &cfg.profile);
+    crate::profile::static_access_key(&props).map(str::to_owned)
+}
+
+fn keys_for(registry: &Registry, akid: &str) -> Keys {
+    match registry {
+        Registry::Private {
+            region, account, ..
+        } => Keys::private(region, akid, account),
+        Registry::Public { .. } => Keys::public(akid),
+    }
+}
+
+fn fetch_lock_name(registry: &Registry) -> String {
+    match registry {
+        Registry::Private {
+            region, account, ..
+        } => format!(".lock-{region}-{account}"),
+        Registry::Public { .. } => ".lock-ecr-public".to_owned(),
+    }
+}
+
+/// Runs `fut` on a single-threaded runtime until `deadline`; `None` when time ran out (or the
+/// runtime could not start).
+fn run_until<F: Future>(deadline: Instant, fut: F) -> Option<F::Output> {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            log::error(
+                "Cannot start the async runtime",
+                &[("error", &e.to_string())],
+            );
+            return None;
+        }
+    };
+    rt.block_on(async { tokio::time::timeout_at(deadline.into(), fut).await.ok() })
+}
+
+impl<'a> Helper<'a> {
+    pub fn new(cfg: &'a Config, deadline: Instant) -> Helper<'a> {
+        let cache = match (&cfg.cache_dir, cfg.cache_disabled) {
+            (Some(dir), false) => Some(Cache::new(dir.clone())),
+            _ => None,
+        };
+        Helper {
+            cfg,
+            cache,
+            deadline,
+        }
+    }
+
+    fn remaining(&self) -> Duration {
+        self.deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1))
+    }
+
+    /// A fresh, decodable cached token under `keys`.
+    fn fresh(&self, keys: &Keys) -> Option<Credentials> {
+        let cache = self.cache.as_ref()?;
+        let file = cache.load();
+        let entry = keys.find(&file)?;
+        if !entry.is_fresh(timefmt::now()) {
+            log::debug("Cached token is not fresh", &[("service", &entry.service)]);
+            return None;
+        }
+        match token::decode(entry.authorization_token.expose()) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                // D14: a fresh entry that does not decode is a miss.
+                log::warn(
+                    "Cached token does not decode; fetching a new one",
+                    &[("error", &e.to_string())],
+                );
+                None
+            }
+        }
+    }
+
+    /// An unexpired cached token under `keys`, served when a refresh failed (D6).
+    fn fallback(&self, keys: Option<&Keys>) -> Option<Credentials> {
+        let file = self.cache.as_ref()?.load();
+        let entry = keys?.find(&file)?;
+        if !entry.is_unexpired(timefmt::now()) {
+            log::debug("Cached token has expired; no fallback", &[]);
+            return None;
+        }
+        let creds = token::decode(entry.authorization_token.expose()).ok()?;
+        log::info(
+            "Got error fetching authorization token. Falling back to cached token.",
+            &[("service", &entry.service)],
+        );
+        Some(creds)
+    }
+
+    /// Decodes a freshly fetched token and caches it under `key` (`None`: no cache).
+    fn accept(&self, fetched: Fetched, key: Option<String>, service: &str) -> Option<Credentials> {
+        let creds = match token::decode(fetched.token.expose()) {
+            Ok(c) => c,
+            Err(e) => {
+                log::error(
+                    "ECR returned a token that cannot be used; not caching it",
+                    &[
+                        ("error", &e.to_string()),
+                        ("proxyEndpoint", &fetched.proxy_endpoint),
+                    ],
+                );
+                return None;
+            }
+        };
+        log::info(
+            "Got authorization token from ECR",
+            &[
+                ("proxyEndpoint", &fetched.proxy_endpoint),
+                ("service", service),
+            ],
+        );
+        if let (Some(cache), Some(key)) = (&self.cache, key) {
+            let entry = Entry {
+                authorization_token: fetched.token,
+                requested_at: timefmt::now(),
+                expires_at: fetched.expires_at,
+                proxy_endpoint: fetched.proxy_endpoint,
+                service: service.to_owned(),
+            };
+            let wait = WRITE_LOCK_WAIT.min(self.remaining());
+            if let Err(e) = cache.store(&key, entry, wait) {
+                log::warn(
+                    "Could not write the cache; answering without caching",
+                    &[
+                        ("path", &cache.file_path().to_string_lossy()),
+                        ("error", &e.to_string()),
+                    ],
+                );
+            }
+        }
+        Some(creds)
+    }
+
+    /// Credentials for `server_url`, or `None` for the not-found answer.
+    pub fn get(&self, server_url: &str) -> Option<Credentials> {
+        let Some(registry) = registry::parse(server_url) else {
+            log::info(
+                "docker-credential-ecr-login can only be used with Amazon Elastic Container Registry.",
+                &[("serverURL", &log::redact_url(server_url))],
+            );
+            return None;
+        };
+        log::debug(
+            "Retrieving credentials",
+            &[
+                ("serverURL", &log::redact_url(server_url)),
+                ("service", registry.service()),
+            ],
+        );
+        if self.cache.is_some() {
+            if let Some(akid) = local_access_key(self.cfg) {
+                if let Some(c) = self.fresh(&keys_for(&registry, &akid)) {
+                    log::debug(
+                        "Using cached token (local identity)",
+                        &[("service", registry.service())],
+                    );
+                    return Some(c);
+                }
+            }
+        }
+        let keys = RefCell::new(None);
+        match run_until(self.deadline, self.fetch(&registry, &keys)) {
+            Some(answer) => answer,
+            None => {
+                log::error(
+                    "Timed out getting credentials; raise AWS_ECR_TIMEOUT or check network access to ECR",
+                    &[("timeout", &format!("{:?}", self.cfg.timeout))],
+                );
+                self.fallback(keys.borrow().as_ref())
+            }
+        }
+    }
+
+    async fn fetch(
+        &self,
+        registry: &Registry,
+        keys_out: &RefCell<Option<Keys>>,
+    ) -> Option<Credentials> {
+        let region = match registry {
+            Registry::Private { region, .. } => region.as_str(),
+            Registry::Public { .. } => PUBLIC_REGION,
+        };
+        let sdk = ecr::load_config(self.cfg, region, self.remaining()).await;
+        let creds = match ecr::credentials(&sdk).await {
+            Ok(c) => c,
+            Err(e) => {
+                log::error(
+                    "No AWS credentials found: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or attach a role",
+                    &[("error", &e.to_string())],
+                );
+                return None;
+            }
+        };
+        let akid = creds.access_key_id().to_owned();
+        let keys = self.cache.as_ref().map(|_| keys_for(registry, &akid));
+        keys_out.replace(keys.clone());
+        let _guard = match (&self.cache, &keys) {
+            (Some(cache), Some(keys)) => {
+                if let Some(c) = self.fresh(keys) {
+                    log::debug("Using cached token", &[("service", registry.service())]);
+                    return Some(c);
+                }
+                let name = fetch_lock_name(registry);
+                let guard = loop {
+                    match cache.try_lock(&name) {
+                        TryLock::Acquired(g) => break Some(g),
+                        TryLock::Failed(e) => {
+                            log::debug(
+                                "No fetch lock; fetching unlocked",
+                                &[("error", &e.to_string())],
+                            );
+                            break None;
+                        }
+                        TryLock::Busy => {
+                            tokio::time::sleep(LOCK_POLL).await;
+                            if let Some(c) = self.fresh(keys) {
+                                log::debug("Another process fetched the token", &[]);
+                                return Some(c);
+                            }
+                        }
+                    }
+                };
+                if let Some(c) = self.fresh(keys) {
+                    return Some(c);
+                }
+                guard
+            }
+            _ => None,
+        };
+        let result = match registry {
+            Registry::Private { account, fips, .. } => {
+                ecr::get_private(&sdk, creds, Some(account), *fips).await
+            }
+            Registry::Public { host } => ecr::get_public(&sdk, creds, host).await,
+        };
+        match result {
+            Ok(fetched) => {
+                let key = match (registry, &fetched.account) {
+                    (Registry::Private { region, .. }, Some(acct)) => {
+                        Some(crate::cache::Keys::private(region, &akid, acct).current)
+                    }
+                    _ => keys.as_ref().map(|k| k.current.clone()),
+                }
+                .filter(|_| self.cache.is_some());
+                self.accept(fetched, key, registry.service())
+            }
+            Err(e) => {
+                log_api_error(&e);
+                self.fallback(keys.as_ref())
+            }
+        }
+    }
+
+    /// The `list` answer: every cached endpoint and its username, after priming the cache.
+    pub fn list(&self) -> BTreeMap<String, String> {
+        let Some(cache) = &self.cache else {
+            // D13: no cache, nothing to list and no priming.
+            return BTreeMap::new();
+        };
+        if run_until(self.deadline, self.prime()).is_none() {
+            log::warn(
+                "Timed out priming the cache for list; listing what is cached",
+                &[],
+            );
+        }
+        let mut out = BTreeMap::new();
+        for entry in cache.load().registries.into_values() {
+            if let Ok(c) = token::decode(entry.authorization_token.expose()) {
+                out.insert(entry.proxy_endpoint, c.username);
+            }
+        }
+        out
+    }
+
+    /// Best effort: the default registry of the configured region, then ECR Public.
+    async fn prime(&self) {
+        let region = self.cfg.env_region.clone().or_else(|| {
+            crate::profile::load(
+                &self.cfg.config_file,
+                &self.cfg.credentials_file,
+                &self.cfg.profile,
+            )
+            .remove("region")
+            .filter(|r| !r.is_empty())
+        });
+        let sdk = ecr::load_config(
+            self.cfg,
+            region.as_deref().unwrap_or(PUBLIC_REGION),
+            self.remaining(),
+        )
+        .await;
+        let creds = match ecr::credentials(&sdk).await {
+            Ok(c) => c,
+            Err(e) => {
+                log::warn(
+                    "list: no AWS credentials; listing the cache only",
+                    &[("error", &e.to_string())],
+                );
+                return;
+            }
+        };
+        let akid = creds.access_key_id().to_owned();
+        match &region {
+            Some(region) => match ecr::get_private(&sdk, creds.clone(), None, false).await {
+                Ok(fetched) => {
+                    let key = fetched
+                        .account
+                        .as_ref()
+                        .map(|acct| Keys::private(region, &akid, acct).current);
+                    self.accept(fetched, key, "ecr");
+                }
+                Err(e) => log_api_error(&e),
+            },
+            None => log::info("an AWS region is required, but was not found", &[]),
+        }
+        let public = Registry::Public {
+            host: registry::PUBLIC_HOSTS[0].to_owned(),
+        };
+        let keys = keys_for(&public, &akid);
+        if self.fresh(&keys).is_some() {
+            return;
+        }
+        match ecr::get_public(&sdk, creds, registry::PUBLIC_HOSTS[0]).await {
+            Ok(fetched) => {
+                self.accept(fetched, Some(keys.current), "ecr-public");
+            }
+            Err(e) => log_api_error(&e),
+        }
+    }
+}
+
+fn log_api_error(e: &EcrError) {
+    log::error(&e.to_string(), &[]);
+}

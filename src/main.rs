@@ -1,0 +1,39 @@
+//! `docker-credential-ecr-login`: a static, drop-in Rust replacement for Amazon's ECR credential
+//! helper. `main` only reads argv, hands it to the protocol driver and writes the outcome.
+
+mod cache;
+mod config;
+mod ecr;
+mod helper;
+mod http;
+mod json;
+mod log;
+mod profile;
+mod protocol;
+mod registry;
+mod secret;
+mod timefmt;
+mod tls;
+mod token;
+
+use std::io::Write;
+
+fn main() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let action = protocol::parse_args(&args);
+    let outcome = match protocol::static_answer(&action) {
+        Some(out) => out,
+        None => {
+            let cfg = config::Config::from_env();
+            log::init(cfg.log_level, cfg.cache_dir.clone());
+            protocol::run(&action, std::io::stdin().lock(), &cfg)
+        }
+    };
+    // A closed stdout or stderr (EPIPE) is not worth a panic: the exit code still tells.
+    let _ = std::io::stdout().lock().write_all(&outcome.stdout);
+    let _ = std::io::stdout().lock().flush();
+    if !outcome.stderr.is_empty() {
+        let _ = std::io::stderr().lock().write_all(&outcome.stderr);
+    }
+    std::process::exit(outcome.code);
+}

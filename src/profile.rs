@@ -1,0 +1,171 @@
+//! A small reader for the AWS shared `config` and `credentials` files.
+//!
+//! The SDK has its own parser; this one exists so the cache fast path (SPEC §6, D8) can tell,
+//! without starting the SDK, whether the selected profile is a plain static-key profile, and to
+//! find the profile's `region` (for `list`) and `ca_bundle` (for TLS).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The properties of one profile, keys lower-cased.
+pub type Properties = BTreeMap<String, String>;
+
+/// Reads a profile's properties from the config file and then the credentials file, the latter
+/// winning on conflicts (as the SDKs merge them). Missing or unreadable files count as empty.
+pub fn load(config_file: &Path, credentials_file: &Path, profile: &str) -> Properties {
+    let mut props = Properties::new();
+    if let Ok(text) = read_small(config_file) {
+        merge_section(&mut props, &text, profile, true);
+    }
+    if let Ok(text) = read_small(credentials_file) {
+        merge_section(&mut props, &text, profile, false);
+    }
+    props
+}
+
+/// Reads a file of at most 4 MiB (a shared config file is a few KiB; anything larger is not one).
+fn read_small(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut buf = Vec::new();
+    file.take(4 << 20).read_to_end(&mut buf)?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// Whether a section header names `profile`. In the config file a non-default profile is
+/// `[profile NAME]`; `[default]` and `[profile default]` both name the default profile. In the
+/// credentials file the header is the bare name.
+fn header_matches(header: &str, profile: &str, is_config: bool) -> bool {
+    let header = header.trim();
+    if is_config {
+        if let Some(rest) = header.strip_prefix("profile") {
+            if rest.starts_with([' ', '\t']) {
+                return rest.trim() == profile;
+            }
+        }
+        header == "default" && profile == "default"
+    } else {
+        header == profile
+    }
+}
+
+fn merge_section(props: &mut Properties, text: &str, profile: &str, is_config: bool) {
+    let mut inside = false;
+    for raw in text.lines() {
+        let line = raw.trim_end();
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+            continue;
+        }
+        if trimmed.starts_with('[') {
+            inside = trimmed
+                .strip_prefix('[')
+                .and_then(|h| h.split_once(']'))
+                .is_some_and(|(h, _)| header_matches(h, profile, is_config));
+            continue;
+        }
+        if !inside || line.starts_with([' ', '\t']) {
+            // Continuation lines (sub-properties such as `s3 =\n  x = y`) are not needed here.
+            continue;
+        }
+        if let Some((key, value)) = trimmed.split_once('=') {
+            let key = key.trim().to_ascii_lowercase();
+            let value = strip_inline_comment(value.trim()).to_owned();
+            if !key.is_empty() {
+                props.insert(key, value);
+            }
+        }
+    }
+}
+
+/// ` #...` and ` ;...` end a value.
+fn strip_inline_comment(value: &str) -> &str {
+    let bytes = value.as_bytes();
+    for i in 1..bytes.len() {
+        if (bytes[i] == b'#' || bytes[i] == b';') && bytes[i - 1].is_ascii_whitespace() {
+            return value[..i].trim_end();
+        }
+    }
+    value
+}
+
+/// Keys that make a profile resolve credentials through something other than its own static
+/// keys; such a profile must go through the SDK.
+const NON_STATIC_KEYS: [&str; 6] = [
+    "role_arn",
+    "source_profile",
+    "credential_source",
+    "credential_process",
+    "web_identity_token_file",
+    "login_session",
+];
+
+/// The access key ID of a profile that holds static keys and nothing that would take precedence
+/// over them.
+pub fn static_access_key(props: &Properties) -> Option<&str> {
+    if NON_STATIC_KEYS.iter().any(|k| props.contains_key(*k))
+        || props.keys().any(|k| k.starts_with("sso_"))
+    {
+        return None;
+    }
+    let akid = props.get("aws_access_key_id").filter(|v| !v.is_empty())?;
+    props
+        .get("aws_secret_access_key")
+        .filter(|v| !v.is_empty())?;
+    Some(akid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(text: &str, profile: &str, is_config: bool) -> Properties {
+        let mut p = Properties::new();
+        merge_section(&mut p, text, profile, is_config);
+        p
+    }
+
+    #[test]
+    fn config_and_credentials_headers() {
+        let cfg = "[default]\nregion = eu-west-1\n[profile dev]\nregion=us-west-2 # comment\n[dev]\nregion=wrong\n";
+        assert_eq!(section(cfg, "default", true)["region"], "eu-west-1");
+        assert_eq!(section(cfg, "dev", true)["region"], "us-west-2");
+        let creds =
+            "# c\n[dev]\naws_access_key_id = AKIDDEV\n  nested = x\naws_secret_access_key=s;x\n";
+        let p = section(creds, "dev", false);
+        assert_eq!(p["aws_access_key_id"], "AKIDDEV");
+        assert_eq!(p["aws_secret_access_key"], "s;x");
+        assert!(!p.contains_key("nested"));
+    }
+
+    #[test]
+    fn static_keys_only_without_role_or_sso() {
+        let mut p = Properties::new();
+        p.insert("aws_access_key_id".into(), "AKID".into());
+        assert_eq!(static_access_key(&p), None);
+        p.insert("aws_secret_access_key".into(), "s".into());
+        assert_eq!(static_access_key(&p), Some("AKID"));
+        p.insert("sso_start_url".into(), "https://x".into());
+        assert_eq!(static_access_key(&p), None);
+        p.remove("sso_start_url");
+        p.insert("role_arn".into(), "arn".into());
+        assert_eq!(static_access_key(&p), None);
+    }
+
+    #[test]
+    fn credentials_file_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config");
+        let creds = dir.path().join("credentials");
+        std::fs::write(
+            &cfg,
+            "[default]\naws_access_key_id=FROMCONFIG\nregion=us-east-2\n",
+        )
+        .unwrap();
+        std::fs::write(&creds, "[default]\naws_access_key_id=FROMCREDS\n").unwrap();
+        let p = load(&cfg, &creds, "default");
+        assert_eq!(p["aws_access_key_id"], "FROMCREDS");
+        assert_eq!(p["region"], "us-east-2");
+        assert!(load(&dir.path().join("nope"), &creds, "other").is_empty());
+    }
+}

@@ -1,0 +1,313 @@
+//! The protocol surface of the built binary, byte for byte (SPEC §2, §3, §7, §8). No API server
+//! is needed: these run everywhere, including plain `cargo test`.
+
+mod common;
+
+use common::Env;
+use std::time::Duration;
+
+const ECR_HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+const NOT_FOUND: &str = "credentials not found in native keychain\n";
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Files under the test's home directory (a run must create none on these paths).
+fn files_under(env: &Env) -> Vec<String> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+        if let Ok(rd) = std::fs::read_dir(dir) {
+            for e in rd.flatten() {
+                out.push(e.path().display().to_string());
+                walk(&e.path(), out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(env.dir(), &mut out);
+    out
+}
+
+#[test]
+fn no_arguments_prints_usage() {
+    let env = Env::new();
+    let out = env.run(&[], b"");
+    assert_eq!(
+        out.stdout_str(),
+        "Usage: docker-credential-ecr-login <store|get|erase|list|version>\n"
+    );
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.is_empty());
+}
+
+#[test]
+fn version_and_banner() {
+    let env = Env::new();
+    for args in [&["version"][..], &["--version"], &["-version"]] {
+        let out = env.run(args, b"");
+        assert_eq!(
+            out.stdout_str(),
+            format!("docker-credential-ecr-login (github.com/awslabs/amazon-ecr-credential-helper/ecr-login) {VERSION}\n"),
+            "{args:?}"
+        );
+        assert_eq!(out.code, 0);
+    }
+    for args in [
+        &["-v"][..],
+        &["--v"],
+        &["-v=true"],
+        &["--v=1"],
+        &["-v", "get", "junk"],
+    ] {
+        let out = env.run(args, b"");
+        let text = out.stdout_str();
+        let want_prefix =
+            format!("amazon-ecr-credential-helper\nVersion:    {VERSION}\nGit commit: ");
+        assert!(text.starts_with(&want_prefix), "{args:?}: {text:?}");
+        let sha = text[want_prefix.len()..].strip_suffix('\n').unwrap();
+        assert!(
+            sha.is_empty() || (sha.len() == 7 && sha.bytes().all(|c| c.is_ascii_hexdigit())),
+            "{sha:?}"
+        );
+        assert_eq!(out.code, 0);
+    }
+    assert!(files_under(&env).is_empty(), "{:?}", files_under(&env));
+}
+
+#[test]
+fn help_goes_to_stderr() {
+    let env = Env::new();
+    for flag in ["-h", "-help", "--h", "--help"] {
+        let out = env.run(&[flag], b"");
+        assert!(out.stdout.is_empty());
+        assert!(out.stderr_str().contains("get"));
+        assert_eq!(out.code, 0);
+    }
+}
+
+#[test]
+fn unknown_actions_and_extra_arguments() {
+    let env = Env::new();
+    for x in ["foo", "-v=false", "--", "-x", "GET"] {
+        let out = env.run(&[x], b"");
+        assert_eq!(
+            out.stdout_str(),
+            format!("docker-credential-ecr-login: unknown action: {x}\n")
+        );
+        assert_eq!(out.code, 1);
+    }
+    for args in [&["get", "-v"][..], &["--", "get"], &["get", "get"]] {
+        let out = env.run(args, b"");
+        assert_eq!(
+            out.stdout_str(),
+            "Usage: docker-credential-ecr-login <store|get|erase|list|version>\n"
+        );
+        assert_eq!(out.code, 1);
+    }
+}
+
+#[test]
+fn get_empty_input() {
+    let env = Env::new();
+    for input in [&b""[..], b"\n", b"  \r\n\t", b"\r\n\r\n"] {
+        let out = env.run(&["get"], input);
+        assert_eq!(out.stdout_str(), "no credentials server URL\n");
+        assert_eq!(out.code, 1);
+        assert!(out.stderr.is_empty());
+    }
+}
+
+#[test]
+fn get_non_ecr_hosts_answer_not_found_fast_without_io() {
+    // Even with endpoints that would hang, a non-ECR host never reaches the network.
+    let env = Env::new()
+        .with("AWS_ENDPOINT_URL_ECR", "http://127.0.0.1:9")
+        .with("AWS_ECR_CACHE_DIR", "/nonexistent/should-not-be-created");
+    for host in [
+        "https://index.docker.io/v1/",
+        "docker.io",
+        "registry.gitlab.com",
+        "http://123456789012.dkr.ecr.us-east-1.amazonaws.com",
+        "123456789012.DKR.ECR.us-east-1.amazonaws.com",
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.com",
+        "vpce-0123.dkr.ecr.us-east-1.vpce.amazonaws.com",
+    ] {
+        let out = env.run(&["get"], host.as_bytes());
+        assert_eq!(out.stdout_str(), NOT_FOUND, "{host}");
+        assert_eq!(out.code, 1);
+        assert!(out.stderr.is_empty());
+        assert!(
+            out.elapsed < Duration::from_secs(2),
+            "{host}: {:?}",
+            out.elapsed
+        );
+    }
+}
+
+#[test]
+fn get_binary_and_invalid_utf8_input() {
+    let env = Env::new();
+    for input in [
+        &b"\xff\xfe\x00\x01"[..],
+        b"\x00",
+        b"123456789012.dkr.ecr.us-east-1.amazonaws.com\x00",
+        b"\xc3\x28",
+    ] {
+        let out = env.run(&["get"], input);
+        assert_eq!(out.stdout_str(), NOT_FOUND, "{input:?}");
+        assert_eq!(out.code, 1);
+        assert!(out.stderr.is_empty());
+    }
+}
+
+#[test]
+fn huge_stdin_is_capped() {
+    let env = Env::new();
+    let huge = vec![b'a'; 4 << 20];
+    let out = env.run(&["get"], &huge);
+    assert_eq!(out.stdout_str(), NOT_FOUND);
+    assert_eq!(out.code, 1);
+    for verb in ["store", "erase"] {
+        let out = env.run(&[verb], &huge);
+        assert_eq!(
+            out.stdout_str(),
+            "bufio.Scanner: token too long\n",
+            "{verb}"
+        );
+        assert_eq!(out.code, 1);
+    }
+    // Just under the cap is read in full: a long path after an ECR-looking host is still parsed.
+    let mut big = b"index.docker.io/".to_vec();
+    big.resize(1 << 20, b'a');
+    let out = env.run(&["get"], &big);
+    assert_eq!(out.stdout_str(), NOT_FOUND);
+}
+
+#[test]
+fn store_validation_and_verdict() {
+    let env = Env::new();
+    let cases: &[(&str, &str)] = &[
+        ("", "EOF"),
+        ("   \n", "EOF"),
+        ("{\"ServerURL\":\"x", "unexpected EOF"),
+        ("x", "invalid character 'x' looking for beginning of value"),
+        ("{}", "no credentials server URL"),
+        (
+            "{\"ServerURL\":\"\",\"Username\":\"AWS\"}",
+            "no credentials server URL",
+        ),
+        ("{\"ServerURL\":\"https://x\"}", "no credentials username"),
+        (
+            "{\"ServerURL\":\"https://x\",\"Username\":\"\"}",
+            "no credentials username",
+        ),
+        (
+            "{\"ServerURL\":\"https://x\",\"Username\":\"AWS\",\"Secret\":\"pw\"}\n",
+            "not implemented",
+        ),
+        (
+            "{\"serverurl\":\"https://x\",\"username\":\"AWS\"}",
+            "not implemented",
+        ),
+    ];
+    for (input, want) in cases {
+        let out = env.run(&["store"], input.as_bytes());
+        assert_eq!(out.stdout_str(), format!("{want}\n"), "{input:?}");
+        assert_eq!(out.code, 1);
+        assert!(out.stderr.is_empty());
+    }
+    let ignore = Env::new().with("AWS_ECR_IGNORE_CREDS_STORAGE", "true");
+    let out = ignore.run(
+        &["store"],
+        br#"{"ServerURL":"https://x","Username":"AWS","Secret":"pw"}"#,
+    );
+    assert_eq!((out.stdout_str().as_str(), out.code), ("", 0));
+    // validation still comes first
+    let out = ignore.run(&["store"], b"{}");
+    assert_eq!(out.stdout_str(), "no credentials server URL\n");
+    // only exactly `true` counts
+    let other = Env::new().with("AWS_ECR_IGNORE_CREDS_STORAGE", "TRUE");
+    let out = other.run(&["store"], br#"{"ServerURL":"https://x","Username":"AWS"}"#);
+    assert_eq!(
+        (out.stdout_str().as_str(), out.code),
+        ("not implemented\n", 1)
+    );
+}
+
+#[test]
+fn erase_validation_and_verdict() {
+    let env = Env::new();
+    let out = env.run(&["erase"], b"");
+    assert_eq!(
+        (out.stdout_str().as_str(), out.code),
+        ("no credentials server URL\n", 1)
+    );
+    let out = env.run(&["erase"], b"https://index.docker.io/v1/");
+    assert_eq!(
+        (out.stdout_str().as_str(), out.code),
+        ("not implemented\n", 1)
+    );
+    let ignore = Env::new().with("AWS_ECR_IGNORE_CREDS_STORAGE", "true");
+    let out = ignore.run(&["erase"], ECR_HOST.as_bytes());
+    assert_eq!((out.stdout_str().as_str(), out.code), ("", 0));
+}
+
+#[test]
+fn list_with_cache_disabled_prints_empty_without_reading_stdin() {
+    // A stdin that never closes must not block `list` (docker-py leaves a TTY attached).
+    let env = Env::new().with("AWS_ECR_DISABLE_CACHE", "false");
+    let mut cmd = env.command(&["list"]);
+    cmd.stdin(std::process::Stdio::piped());
+    let mut child = cmd.stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let _stdin_kept_open = child.stdin.take();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "{}\n");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn list_without_credentials_prints_cache() {
+    let env = Env::new().no_credentials();
+    std::fs::create_dir_all(env.cache_dir()).unwrap();
+    std::fs::write(
+        env.cache_file(),
+        r#"{"Registries":{"anything":{"AuthorizationToken":"QVdTOnB3","RequestedAt":"2020-01-01T00:00:00Z","ExpiresAt":"2020-01-02T00:00:00Z","ProxyEndpoint":"https://111111111111.dkr.ecr.eu-west-1.amazonaws.com","Service":"ecr"},"bad":{"AuthorizationToken":"!!","ProxyEndpoint":"https://x"}},"Version":"1.0"}"#,
+    )
+    .unwrap();
+    let out = env.run(&["list"], b"unused");
+    assert_eq!(
+        out.stdout_str(),
+        "{\"https://111111111111.dkr.ecr.eu-west-1.amazonaws.com\":\"AWS\"}\n"
+    );
+    assert_eq!(out.code, 0);
+}
+
+#[test]
+fn no_home_and_no_cache_dir_does_not_hang() {
+    let env = Env::new()
+        .without("HOME")
+        .without("AWS_ECR_CACHE_DIR")
+        .no_credentials();
+    let out = env.run(&["get"], ECR_HOST.as_bytes());
+    assert_eq!(out.stdout_str(), NOT_FOUND);
+    assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
+    let out = env.run(&["list"], b"");
+    assert_eq!(out.code, 0);
+}
+
+#[test]
+fn tilde_user_cache_dir_disables_cache() {
+    let env = Env::new()
+        .with("AWS_ECR_CACHE_DIR", "~nosuchuser/ecr")
+        .no_credentials();
+    let out = env.run(&["list"], b"");
+    assert_eq!((out.stdout_str().as_str(), out.code), ("{}\n", 0));
+}
+
+#[test]
+fn closed_stdout_is_not_a_crash() {
+    let env = Env::new();
+    let mut cmd = env.command(&["version"]);
+    cmd.stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    assert!(status.code().is_some(), "killed by a signal: {status:?}");
+}

@@ -1,0 +1,553 @@
+//! The test ECR API server (`tests/support/ecr_server.py`, moto behind a small
+//! middleware) as seen from Rust: find a Python with moto, start the server on a
+//! loopback address, talk to its `/_test/*` control endpoints, stop it on drop.
+//!
+//! Control calls use raw HTTP/1.1 over `std::net::TcpStream` so that the
+//! harness needs no HTTP client crate.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{mpsc, OnceLock};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// How long the server may take to print its ready line.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bound on one control call.
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `tests/support/ecr_server.py`.
+pub fn server_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/ecr_server.py")
+}
+
+/// `tests/support/gen-test-ca.sh`.
+pub fn gen_ca_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/gen-test-ca.sh")
+}
+
+/// True when `ECR_TEST_REQUIRE_SERVER=1`: a missing Python/moto is then a
+/// failure instead of a skip (CI sets it).
+pub fn server_required() -> bool {
+    std::env::var_os("ECR_TEST_REQUIRE_SERVER").is_some_and(|v| v == "1")
+}
+
+/// The Python interpreter that can run the test server, or why there is none.
+///
+/// `$ECR_TEST_PYTHON` if set, else `<CARGO_MANIFEST_DIR>/target/test-venv/bin/python`
+/// (made by `scripts/test`); either must be able to `import moto`. Checked
+/// once per test binary.
+pub fn python_status() -> &'static Result<PathBuf, String> {
+    static STATUS: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    STATUS.get_or_init(|| {
+        let (python, origin) = match std::env::var_os("ECR_TEST_PYTHON") {
+            Some(p) if !p.is_empty() => (PathBuf::from(p), "$ECR_TEST_PYTHON"),
+            _ => {
+                let venv =
+                    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python");
+                if !venv.exists() {
+                    return Err(format!(
+                        "no Python with moto: set ECR_TEST_PYTHON or run scripts/test \
+                         (which creates {})",
+                        venv.display()
+                    ));
+                }
+                (venv, "the test venv")
+            }
+        };
+        let check = Command::new(&python)
+            .args([
+                "-c",
+                "import moto.moto_server.werkzeug_app, werkzeug.serving",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output();
+        match check {
+            Ok(out) if out.status.success() => Ok(python),
+            Ok(out) => Err(format!(
+                "{} ({origin}) cannot import moto[server]: {}",
+                python.display(),
+                // The last line of the traceback says what is missing.
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .rfind(|l| !l.trim().is_empty())
+                    .unwrap_or("")
+            )),
+            Err(e) => Err(format!("cannot run {} ({origin}): {e}", python.display())),
+        }
+    })
+}
+
+/// The Python interpreter that can run the test server, if any.
+pub fn python() -> Option<PathBuf> {
+    python_status().as_ref().ok().cloned()
+}
+
+/// Report a skipped test loudly: `SKIPPED: <reason>` goes straight to the
+/// process's stderr (not through the test harness's capture, so it shows even
+/// without `--nocapture`). Panics instead when [`server_required`].
+pub fn skip(reason: &str) {
+    if server_required() {
+        panic!("ECR_TEST_REQUIRE_SERVER=1 but the test cannot run: {reason}");
+    }
+    let name = std::thread::current().name().unwrap_or("?").to_string();
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {name}: {reason}");
+}
+
+/// Start an [`EcrServer`] (default options, or the given [`ServerOpts`]), or
+/// skip the calling test — print `SKIPPED: …` and `return` — when no Python
+/// with moto is available. Needs `mod common;` at the test crate's root.
+///
+/// ```ignore
+/// let server = require_server!();
+/// let tls = require_server!(ServerOpts { ttl: Some(10.0), ..Default::default() });
+/// ```
+#[macro_export]
+macro_rules! require_server {
+    () => {
+        $crate::require_server!($crate::common::ServerOpts::default())
+    };
+    ($opts:expr) => {
+        match $crate::common::EcrServer::try_start($opts) {
+            Ok(server) => server,
+            Err(reason) => {
+                $crate::common::skip(&reason);
+                return;
+            }
+        }
+    };
+}
+
+/// Skip the calling test unless a Python with moto is available; evaluates to
+/// that interpreter's path.
+#[macro_export]
+macro_rules! require_python {
+    () => {
+        match $crate::common::python_status() {
+            Ok(python) => python.clone(),
+            Err(reason) => {
+                $crate::common::skip(reason);
+                return;
+            }
+        }
+    };
+}
+
+/// Options for [`EcrServer::start`].
+#[derive(Clone, Debug, Default)]
+pub struct ServerOpts {
+    /// Listen on this loopback address (default: [`pick_loopback_host`]).
+    /// Set it when a TLS certificate must name the address.
+    pub host: Option<String>,
+    /// Serve HTTPS with this PEM certificate chain (needs `tls_key`).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Token lifetime in seconds (server default 43200); may be negative.
+    pub ttl: Option<f64>,
+    /// Keep moto's stock answers (private ECR tokens expire 2015-01-01).
+    pub stock: bool,
+    /// Log every request to the server log ([`EcrServer::log`]).
+    pub verbose: bool,
+    /// Also run a recording HTTP CONNECT proxy that tunnels every target to
+    /// the API port ([`EcrServer::proxy_url`], [`EcrServer::connects`]).
+    pub connect_proxy: bool,
+}
+
+impl ServerOpts {
+    /// HTTPS on `host` with the server certificate of a [`TestCa`] (which
+    /// should name `host`).
+    pub fn tls(host: &str, ca: &TestCa) -> ServerOpts {
+        ServerOpts {
+            host: Some(host.to_string()),
+            tls_cert: Some(ca.server_pem.clone()),
+            tls_key: Some(ca.server_key.clone()),
+            ..Default::default()
+        }
+    }
+}
+
+/// A running `ecr_server.py`; killed on drop.
+pub struct EcrServer {
+    child: Child,
+    /// Kept open: the server exits when it closes (`--exit-on-stdin-eof`), so a
+    /// test process that dies without running destructors leaves no orphan.
+    _stdin: ChildStdin,
+    host: String,
+    port: u16,
+    control_port: u16,
+    proxy_port: Option<u16>,
+    tls: bool,
+    /// Holds the server's stderr log.
+    dir: tempfile::TempDir,
+}
+
+/// A loopback address 127.0.0.x with x in 2..=250, varied by process id and a
+/// per-process counter so that parallel tests and test binaries spread out.
+pub fn pick_loopback_host() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = std::process::id()
+        .wrapping_mul(7)
+        .wrapping_add(COUNTER.fetch_add(1, Ordering::Relaxed));
+    format!("127.0.0.{}", 2 + n % 249)
+}
+
+impl EcrServer {
+    /// Start a server, panicking if it cannot start. Without a Python with
+    /// moto this panics too; use [`require_server!`] to skip instead.
+    pub fn start(opts: ServerOpts) -> EcrServer {
+        match Self::try_start(opts) {
+            Ok(server) => server,
+            Err(reason) => panic!("cannot start the test ECR server: {reason}"),
+        }
+    }
+
+    /// Start a server. `Err` (a skip reason) only when there is no Python with
+    /// moto; any other failure to start panics with the server's log.
+    pub fn try_start(opts: ServerOpts) -> Result<EcrServer, String> {
+        let python = python_status().clone()?;
+        let dir = tempfile::Builder::new()
+            .prefix("ecr-server-")
+            .tempdir()
+            .expect("tempdir for the server log");
+        let log_path = dir.path().join("server.log");
+        let log = File::create(&log_path).expect("server log file");
+        let host = opts.host.clone().unwrap_or_else(pick_loopback_host);
+
+        let mut cmd = Command::new(&python);
+        cmd.arg(server_script())
+            .args(["--host", &host, "--port", "0", "--exit-on-stdin-eof"])
+            .env("PYTHONUNBUFFERED", "1")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env_remove("MOTO_ACCOUNT_ID")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log);
+        if let Some(ttl) = opts.ttl {
+            cmd.arg(format!("--ttl={ttl}"));
+        }
+        if opts.stock {
+            cmd.arg("--stock");
+        }
+        if opts.verbose {
+            cmd.arg("--verbose");
+        }
+        if opts.connect_proxy {
+            cmd.arg("--connect-proxy");
+        }
+        let tls = match (&opts.tls_cert, &opts.tls_key) {
+            (Some(cert), Some(key)) => {
+                cmd.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);
+                true
+            }
+            (None, None) => false,
+            _ => panic!("ServerOpts: tls_cert and tls_key go together"),
+        };
+
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+
+        // Read the ready line in a thread so that the wait is bounded.
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let result = BufReader::new(stdout).read_line(&mut line).map(|_| line);
+            let _ = tx.send(result);
+        });
+        let ready = rx.recv_timeout(START_TIMEOUT);
+        let fail = |child: &mut Child, what: String| -> ! {
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            panic!("test ECR server on {host}: {what}\n--- server log ---\n{log}");
+        };
+        let line = match ready {
+            Ok(Ok(line)) if !line.is_empty() => line,
+            Ok(Ok(_)) => fail(&mut child, "exited before it was ready".into()),
+            Ok(Err(e)) => fail(&mut child, format!("reading its ready line: {e}")),
+            Err(_) => fail(&mut child, format!("not ready within {START_TIMEOUT:?}")),
+        };
+        let ready: Value = match serde_json::from_str(&line) {
+            Ok(v) => v,
+            Err(e) => fail(&mut child, format!("bad ready line {line:?}: {e}")),
+        };
+        let port_of = |key: &str| ready[key].as_u64().and_then(|p| u16::try_from(p).ok());
+        let (Some(port), Some(control_port)) = (port_of("port"), port_of("control_port")) else {
+            fail(&mut child, format!("bad ready line {line:?}"))
+        };
+        let proxy_port = port_of("proxy_port");
+        if opts.connect_proxy && proxy_port.is_none() {
+            fail(&mut child, format!("no proxy_port in ready line {line:?}"));
+        }
+
+        Ok(EcrServer {
+            child,
+            _stdin: stdin,
+            host,
+            port,
+            control_port,
+            proxy_port,
+            tls,
+            dir,
+        })
+    }
+
+    /// `http://127.0.0.x:PORT` (or `https://…` with TLS): the AWS API endpoint,
+    /// for `AWS_ENDPOINT_URL_ECR` / `AWS_ENDPOINT_URL_ECR_PUBLIC`.
+    pub fn endpoint(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}:{}", self.host, self.port)
+    }
+
+    /// The loopback IP address the server listens on.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The API port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The plain-HTTP control port (the API port unless TLS is on).
+    pub fn control_port(&self) -> u16 {
+        self.control_port
+    }
+
+    /// `http://127.0.0.x:PORT` of the CONNECT proxy, for `HTTPS_PROXY`; panics
+    /// unless started with [`ServerOpts::connect_proxy`].
+    pub fn proxy_url(&self) -> String {
+        let port = self
+            .proxy_port
+            .expect("the server was started without connect_proxy");
+        format!("http://{}:{port}", self.host)
+    }
+
+    /// `http://127.0.0.x:CONTROL_PORT`: plain HTTP, for the container
+    /// credentials stub (`/_test/container-credentials`) and, without TLS,
+    /// the IMDS stub (`/latest/...`).
+    pub fn control_endpoint(&self) -> String {
+        format!("http://{}:{}", self.host, self.control_port)
+    }
+
+    /// Every CONNECT target the proxy saw so far (`host:port`), in order.
+    pub fn connects(&self) -> Vec<String> {
+        self.control("GET", "/_test/calls", None)["connects"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|c| c["target"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The recorded calls that are not ECR or ECR Public (STS through moto,
+    /// the SSO portal, container credentials and IMDS stubs): a JSON array of
+    /// objects with at least `service`, `method`, `path`, `time`.
+    pub fn other_requests(&self) -> Value {
+        self.control("GET", "/_test/calls", None)["other"].take()
+    }
+
+    /// Configure the IMDS stub: the HTTP status of `PUT /latest/api/token`
+    /// (200 gives a token) and whether metadata GETs need the token.
+    pub fn set_imds(&self, token_status: u16, require_token: bool) {
+        let body =
+            serde_json::json!({ "token_status": token_status, "require_token": require_token });
+        self.control("POST", "/_test/imds", Some(body.to_string()));
+    }
+
+    /// The server's stderr so far (tracebacks; every request with `verbose`).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// API calls so far: (private ECR, ECR Public).
+    pub fn calls(&self) -> (u64, u64) {
+        let v = self.control("GET", "/_test/calls", None);
+        let n = |k: &str| {
+            v[k].as_u64()
+                .unwrap_or_else(|| panic!("bad /_test/calls answer: {v}"))
+        };
+        (n("ecr"), n("ecr-public"))
+    }
+
+    /// The recorded API calls: a JSON array of `{service, action, region,
+    /// registryIds, akid, signingService, sessionToken, host, time}`.
+    pub fn requests(&self) -> Value {
+        self.control("GET", "/_test/calls", None)["requests"].take()
+    }
+
+    /// Zero the call counts and forget the recorded calls.
+    pub fn reset(&self) {
+        self.control("POST", "/_test/reset", Some("{}".into()));
+    }
+
+    /// Set the answer mode (`ok`, `500`, `400`, `throttle`, `garbage`,
+    /// `truncated`, `hang`, `badtoken`, `notbase64`, `empty`, `badproxy`), the
+    /// token lifetime (None: the start-up one) and a delay before answering
+    /// (None: no delay). Applies to both services until the next call.
+    pub fn set_mode(&self, mode: &str, ttl: Option<f64>, delay: Option<f64>) {
+        let body = serde_json::json!({ "mode": mode, "ttl": ttl, "delay": delay });
+        self.control("POST", "/_test/mode", Some(body.to_string()));
+    }
+
+    /// One control call; panics on any failure. Returns the JSON answer.
+    fn control(&self, method: &str, path: &str, body: Option<String>) -> Value {
+        let addr = format!("{}:{}", self.host, self.control_port);
+        let headers = [("Content-Type", "application/json")];
+        let body = body.unwrap_or_default();
+        match http_request(
+            &addr,
+            method,
+            path,
+            &headers,
+            body.as_bytes(),
+            CONTROL_TIMEOUT,
+        ) {
+            Ok(resp) if resp.status == 200 => {
+                serde_json::from_slice(&resp.body).unwrap_or_else(|e| {
+                    panic!(
+                        "control {method} {path}: bad JSON {:?}: {e}",
+                        resp.body_str()
+                    )
+                })
+            }
+            Ok(resp) => panic!(
+                "control {method} {path}: HTTP {}: {}\n--- server log ---\n{}",
+                resp.status,
+                resp.body_str(),
+                self.log()
+            ),
+            Err(e) => panic!(
+                "control {method} {path} on {addr}: {e}\n--- server log ---\n{}",
+                self.log()
+            ),
+        }
+    }
+}
+
+impl Drop for EcrServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A test CA and a server certificate made by `tests/support/gen-test-ca.sh`.
+pub struct TestCa {
+    /// CA certificate (for `SSL_CERT_FILE` / `AWS_CA_BUNDLE`).
+    pub ca_pem: PathBuf,
+    /// Server certificate followed by the CA certificate.
+    pub server_pem: PathBuf,
+    /// Server private key (PKCS#8).
+    pub server_key: PathBuf,
+}
+
+impl TestCa {
+    /// Make a CA and a server certificate for `names` (DNS names or IP
+    /// addresses) in `dir`. Panics if openssl is missing or fails.
+    pub fn generate(dir: &Path, names: &[&str]) -> TestCa {
+        let out = Command::new("bash")
+            .arg(gen_ca_script())
+            .arg(dir)
+            .args(names)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run gen-test-ca.sh");
+        assert!(
+            out.status.success(),
+            "gen-test-ca.sh failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        TestCa {
+            ca_pem: dir.join("ca.pem"),
+            server_pem: dir.join("server.pem"),
+            server_key: dir.join("server.key"),
+        }
+    }
+}
+
+/// An HTTP answer read by [`http_request`].
+#[derive(Clone, Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// Header (name, value) pairs as sent.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The first header of this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as (lossy) UTF-8.
+    pub fn body_str(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A minimal plain-HTTP/1.1 request over `std::net::TcpStream` with
+/// `Connection: close`; the body is whatever arrives until the server closes
+/// the connection (not cut to Content-Length). `timeout` bounds each read and
+/// write.
+pub fn http_request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: Duration,
+) -> std::io::Result<HttpResponse> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    stream.write_all(&bytes)?;
+
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| bad("no end of HTTP head"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad("bad HTTP status line"))?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Ok(HttpResponse {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    })
+}
