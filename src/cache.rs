@@ -609,3 +609,217 @@ mod tests {
         assert!(matches!(err, WriteError::LockTimeout(_)), "{err}");
     }
 }
+
+/// Property tests: `parse(serialize(x)) == x` for any cache whose times are in Go's range, the
+/// output is valid JSON with Go's escaping, the compact form Go may read parses the same, and
+/// `store`/`load` keep every entry.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// 9999-12-31T23:59:59.999999999Z
+    const MAX_TIME: i128 = 253_402_300_800 * timefmt::NANOS_PER_SEC - 1;
+
+    /// Any text, weighted toward what JSON escaping must get right.
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,24}",
+            "[\\x00-\\x7f]{0,24}",
+            "[<>&\"\\\\/\\x00-\\x1f\\x7f\u{80}\u{2028}\u{2029}\u{fffd}a-z]{0,16}",
+        ]
+    }
+
+    fn time() -> impl Strategy<Value = i128> {
+        prop_oneof![
+            Just(ZERO_TIME),
+            Just(MAX_TIME),
+            ZERO_TIME..=MAX_TIME,
+            // around now, at millisecond and nanosecond precision
+            (1_600_000_000_000i128..2_000_000_000_000).prop_map(|ms| ms * 1_000_000),
+            (1_600_000_000_000_000_000i128..2_000_000_000_000_000_000),
+        ]
+    }
+
+    fn entry() -> impl Strategy<Value = Entry> {
+        (
+            text(),
+            time(),
+            time(),
+            text(),
+            prop_oneof![
+                Just("ecr".to_owned()),
+                Just("ecr-public".to_owned()),
+                "\\PC{1,12}"
+            ],
+        )
+            .prop_map(
+                |(token, requested_at, expires_at, proxy_endpoint, service)| Entry {
+                    authorization_token: Secret::new(token),
+                    requested_at,
+                    expires_at,
+                    proxy_endpoint,
+                    service,
+                },
+            )
+    }
+
+    fn cache_file() -> impl Strategy<Value = CacheFile> {
+        proptest::collection::btree_map(text(), entry(), 0..6)
+            .prop_map(|registries| CacheFile { registries })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn serialize_parse_round_trip(file in cache_file()) {
+            let text = serialize(&file);
+            prop_assert_eq!(parse(text.as_bytes()), Ok(file.clone()), "{}", text);
+            // valid JSON that decodes to the same strings (Go's escaping is lossless)
+            let v: Value = serde_json::from_str(&text).unwrap();
+            prop_assert_eq!(&v["Version"], "1.0");
+            let regs = v["Registries"].as_object().unwrap();
+            prop_assert_eq!(regs.len(), file.registries.len());
+            for (key, e) in &file.registries {
+                let got = &regs[key.as_str()];
+                let token = e.authorization_token.expose().as_str();
+                prop_assert_eq!(&got["AuthorizationToken"], token);
+                prop_assert_eq!(&got["ProxyEndpoint"], e.proxy_endpoint.as_str());
+                prop_assert_eq!(&got["Service"], e.service.as_str());
+            }
+            // HTML-safe and control-free, as Go writes it
+            prop_assert!(!text.contains(['<', '>', '&', '\u{2028}', '\u{2029}']), "{}", text);
+            prop_assert!(!text.chars().any(|c| c < ' ' && c != '\n'), "{}", text);
+            // keys in bytewise order, `Registries` before `Version`, no trailing newline
+            let layout = text.starts_with("{\n  \"Registries\": {") && text.ends_with("\n}");
+            prop_assert!(layout, "{}", text);
+        }
+
+        #[test]
+        fn go_compact_form_with_offsets_parses_the_same(
+            file in cache_file(),
+            offset_min in -1439i32..=1439,
+        ) {
+            // what Go's json.Marshal (no indent) would write, with times in another zone
+            let shift = i128::from(offset_min) * 60 * timefmt::NANOS_PER_SEC;
+            let zoned = |t: i128| {
+                let local = timefmt::format_rfc3339_utc(t + shift);
+                let sign = if offset_min < 0 { '-' } else { '+' };
+                let m = offset_min.unsigned_abs();
+                format!("{}{sign}{:02}:{:02}", local.trim_end_matches('Z'), m / 60, m % 60)
+            };
+            let mut regs = serde_json::Map::new();
+            for (k, e) in &file.registries {
+                let in_range = |t: i128| (ZERO_TIME..=MAX_TIME).contains(&(t + shift));
+                let time = |t: i128| {
+                    if in_range(t) {
+                        zoned(t)
+                    } else {
+                        timefmt::format_rfc3339_utc(t)
+                    }
+                };
+                regs.insert(k.clone(), serde_json::json!({
+                    "AuthorizationToken": e.authorization_token.expose(),
+                    "RequestedAt": time(e.requested_at),
+                    "ExpiresAt": time(e.expires_at),
+                    "ProxyEndpoint": e.proxy_endpoint,
+                    "Service": e.service,
+                    "Unknown": [1, {"x": null}],
+                }));
+            }
+            let text = serde_json::json!({"Version": "1.0", "Registries": regs}).to_string();
+            prop_assert_eq!(parse(text.as_bytes()), Ok(file), "{}", text);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            if let Ok(file) = parse(&bytes) {
+                prop_assert_eq!(parse(serialize(&file).as_bytes()), Ok(file));
+            }
+        }
+
+        #[test]
+        fn freshness_never_panics_and_fresh_means_unexpired(
+            requested in time(),
+            validity in prop_oneof![
+                0i128..=48 * HOUR,
+                Just(0),
+                any::<i64>().prop_map(|v| i128::from(v).abs()),
+            ],
+            now in time(),
+        ) {
+            let expires = requested.saturating_add(validity).min(MAX_TIME);
+            let e = Entry {
+                authorization_token: Secret::new(String::new()),
+                requested_at: requested,
+                expires_at: expires,
+                proxy_endpoint: String::new(),
+                service: "ecr".into(),
+            };
+            if e.is_fresh(now) {
+                // a well-formed entry (expires >= requested) is only fresh while unexpired,
+                // within 6 h of the request, and never when requested > 5 min in the future
+                prop_assert!(e.is_unexpired(now));
+                prop_assert!(now < requested + 6 * HOUR && requested <= now + 5 * MINUTE);
+            }
+        }
+
+        #[test]
+        fn keys_have_go_shape(
+            region in "[a-z0-9-]{1,16}",
+            akid in "\\PC{0,32}",
+            account in "[0-9]{12}",
+        ) {
+            let k = Keys::private(&region, &akid, &account);
+            let h = hash_akid(&akid);
+            prop_assert_eq!(h.len(), 44);
+            prop_assert!(h.ends_with('='));
+            prop_assert_eq!(k.current, format!("{region}-{h}-{account}"));
+            prop_assert_eq!(Keys::public(&akid).current, format!("ecr-public-{h}"));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Entries stored one by one through the real file are all there, exactly.
+        #[test]
+        fn store_then_load_keeps_every_entry(file in cache_file()) {
+            let tmp = tempfile::tempdir().unwrap();
+            let cache = Cache::new(tmp.path().join("ecr"));
+            for (k, e) in &file.registries {
+                cache.store(k, e.clone(), WRITE_LOCK_WAIT).unwrap();
+            }
+            prop_assert_eq!(cache.load(), file);
+        }
+    }
+
+    /// Regression (the same bug seen from the cache): an entry time outside years 0000–9999,
+    /// read from a file (`9999-12-31T23:59:59-00:01` is valid RFC 3339) or taken from an API
+    /// `expiresAt`, makes `serialize` write a file that `parse` (and Go) reject: every entry is
+    /// lost at the next read. Fixed by clamping in `timefmt::format_rfc3339_utc`.
+    #[test]
+    #[ignore = "bug: serialize writes years outside 0000-9999; fix proposed in timefmt"]
+    fn times_outside_go_range_keep_the_file_readable() {
+        let text = concat!(
+            r#"{"Registries":{"a":{"ExpiresAt":"9999-12-31T23:59:59-00:01"},"#,
+            r#""b":{"AuthorizationToken":"QVdTOnB3"}},"Version":"1.0"}"#
+        );
+        let mut file = parse(text.as_bytes()).unwrap();
+        file.registries.insert(
+            "c".into(),
+            Entry {
+                authorization_token: Secret::new("QVdTOnB3".into()),
+                requested_at: 1_700_000_000 * timefmt::NANOS_PER_SEC,
+                expires_at: 1_000_000_000_000 * timefmt::NANOS_PER_SEC,
+                proxy_endpoint: String::new(),
+                service: "ecr".into(),
+            },
+        );
+        let out = serialize(&file);
+        let back = parse(out.as_bytes()).unwrap_or_else(|e| panic!("{e}:\n{out}"));
+        assert_eq!(back.registries.len(), 3);
+        assert!(back.registries["c"].is_fresh(1_700_000_001 * timefmt::NANOS_PER_SEC));
+    }
+}

@@ -91,15 +91,28 @@ pub async fn load_config(cfg: &Config, region: &str, remaining: Duration) -> Sdk
     loader.load().await
 }
 
-/// Resolves credentials once through the configured chain.
-pub async fn credentials(sdk: &SdkConfig) -> Result<Credentials, EcrError> {
+/// Resolves credentials once through the configured chain, then IMDSv1 when the chain failed
+/// and the instance metadata service refuses IMDSv2 tokens.
+pub async fn credentials(cfg: &Config, sdk: &SdkConfig) -> Result<Credentials, EcrError> {
     let provider = sdk
         .credentials_provider()
         .ok_or(EcrError::NoCredentialsProvider)?;
-    provider
-        .provide_credentials()
-        .await
-        .map_err(|e| EcrError::Credentials(DisplayErrorContext(&e).to_string()))
+    let err = match provider.provide_credentials().await {
+        Ok(c) => return Ok(c),
+        Err(e) => EcrError::Credentials(DisplayErrorContext(&e).to_string()),
+    };
+    if cfg.env_keys.is_none() && !cfg.env_federated {
+        let profile = crate::profile::load(&cfg.config_file, &cfg.credentials_file, &cfg.profile);
+        let ep = (!crate::profile::has_credentials(&profile))
+            .then(|| crate::imds::endpoint(&profile))
+            .flatten();
+        if let Some(ep) = ep {
+            if let Some(c) = crate::imds::v1_credentials(&ep).await {
+                return Ok(c);
+            }
+        }
+    }
+    Err(err)
 }
 
 /// Whether an endpoint URL is configured for the service (env, profile or global).

@@ -227,7 +227,7 @@ impl<'a> Helper<'a> {
             Registry::Public { .. } => PUBLIC_REGION,
         };
         let sdk = ecr::load_config(self.cfg, region, self.remaining()).await;
-        let creds = match ecr::credentials(&sdk).await {
+        let creds = match ecr::credentials(self.cfg, &sdk).await {
             Ok(c) => c,
             Err(e) => {
                 log::error(
@@ -335,7 +335,7 @@ impl<'a> Helper<'a> {
             self.remaining(),
         )
         .await;
-        let creds = match ecr::credentials(&sdk).await {
+        let creds = match ecr::credentials(self.cfg, &sdk).await {
             Ok(c) => c,
             Err(e) => {
                 log::warn(

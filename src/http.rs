@@ -1,6 +1,7 @@
 //! The HTTP client every AWS call uses (ECR, ECR Public, STS, SSO, IMDS, ECS).
 //!
-//! rustls with ring, proxies from `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, and CA roots loaded
+//! rustls with ring, proxies as Go reads them (`HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, loopback
+//! never proxied), and CA roots loaded
 //! lazily: a plain `http://` endpoint (IMDS, container credentials, a test server) never loads
 //! roots, and a TLS connection with no roots at all fails with a clear error instead of the
 //! panic the SDK's client would hit.
@@ -19,12 +20,69 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use std::sync::{Arc, OnceLock};
 
+/// A non-empty environment variable, upper case first, as Go's `httpproxy` reads them.
+fn env_either(upper: &str, lower: &str) -> Option<String> {
+    [upper, lower]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+}
+
+/// The proxy for one scheme, as Go's `http.ProxyFromEnvironment` decides it: `HTTPS_PROXY` for
+/// `https://`, `HTTP_PROXY` for `http://`, a bare `host:port` meaning `http://host:port`,
+/// `NO_PROXY` (`*` for everything), and never for localhost or loopback addresses.
+pub fn proxy_config(https: bool) -> ProxyConfig {
+    let url = if https {
+        env_either("HTTPS_PROXY", "https_proxy")
+    } else {
+        env_either("HTTP_PROXY", "http_proxy")
+    };
+    let Some(url) = url else {
+        return ProxyConfig::disabled();
+    };
+    let no_proxy = env_either("NO_PROXY", "no_proxy").unwrap_or_default();
+    if no_proxy.split(',').any(|r| r.trim() == "*") {
+        return ProxyConfig::disabled();
+    }
+    let url = if url.contains("://") {
+        url
+    } else {
+        format!("http://{url}")
+    };
+    let parsed = if https {
+        ProxyConfig::https(url.as_str())
+    } else {
+        ProxyConfig::http(url.as_str())
+    };
+    match parsed {
+        Ok(cfg) => {
+            let mut rules: Vec<&str> = no_proxy
+                .split(',')
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .collect();
+            rules.extend(["localhost", "127.0.0.0/8", "::1"]);
+            cfg.no_proxy(rules.join(","))
+        }
+        Err(e) => {
+            crate::log::warn(
+                "Ignoring an invalid proxy setting",
+                &[
+                    ("proxy", &crate::log::redact_url(&url)),
+                    ("error", &e.to_string()),
+                ],
+            );
+            ProxyConfig::disabled()
+        }
+    }
+}
+
 /// A connector builder with the settings, sleep and proxy configuration every connector shares.
 fn base_builder(
     settings: Option<&HttpConnectorSettings>,
     components: Option<&RuntimeComponents>,
+    https: bool,
 ) -> aws_smithy_http_client::ConnectorBuilder {
-    let mut b = Connector::builder().proxy_config(ProxyConfig::from_env());
+    let mut b = Connector::builder().proxy_config(proxy_config(https));
     b.set_connector_settings(settings.cloned());
     if let Some(c) = components {
         b.set_sleep_impl(c.sleep_impl());
@@ -58,7 +116,7 @@ fn build_tls_client(cfg: &RootsConfig) -> Result<SharedHttpClient, String> {
         .map_err(|e| format!("TLS configuration: {e}"))?;
     Ok(
         Builder::new().build_with_connector_fn(move |settings, components| {
-            base_builder(settings, components)
+            base_builder(settings, components, true)
                 .tls_provider(Provider::Rustls(CryptoMode::Ring))
                 .tls_context(context.clone())
                 .build()
@@ -95,7 +153,7 @@ impl HttpConnector for Dispatch {
 /// The shared client: plain HTTP ready at once, TLS built on first use.
 pub fn client(roots: RootsConfig) -> SharedHttpClient {
     let plain = Builder::new().build_with_connector_fn(|settings, components| {
-        base_builder(settings, components).build_http()
+        base_builder(settings, components, false).build_http()
     });
     let tls: TlsCell = Arc::new(OnceLock::new());
     let roots = Arc::new(roots);

@@ -6,6 +6,7 @@ mod config;
 mod ecr;
 mod helper;
 mod http;
+mod imds;
 mod json;
 mod log;
 mod profile;

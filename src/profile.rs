@@ -100,6 +100,13 @@ const NON_STATIC_KEYS: [&str; 6] = [
     "login_session",
 ];
 
+/// Whether the profile configures credentials of any kind (the SDK chain stops there).
+pub fn has_credentials(props: &Properties) -> bool {
+    props.contains_key("aws_access_key_id")
+        || NON_STATIC_KEYS.iter().any(|k| props.contains_key(*k))
+        || props.keys().any(|k| k.starts_with("sso_"))
+}
+
 /// The access key ID of a profile that holds static keys and nothing that would take precedence
 /// over them.
 pub fn static_access_key(props: &Properties) -> Option<&str> {

@@ -583,3 +583,117 @@ mod tests {
         assert!(!format!("{m:?}").contains('s') || format!("{:?}", m.secret) == "[redacted]");
     }
 }
+
+/// Property tests: stdin joining, `store` JSON decoding, and Go's JSON escaping (SPEC §3) of
+/// what `get`/`list` print: valid JSON that decodes back to the input, HTML-safe, nothing else
+/// escaped.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Any text, weighted toward what JSON escaping must get right.
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,32}",
+            "[\\x00-\\x7f]{0,32}",
+            "[<>&\"\\\\/\\x00-\\x1f\\x7f\u{80}\u{2028}\u{2029}\u{fffd}é😀a-z]{0,24}",
+        ]
+    }
+
+    fn go_quote(s: &str) -> String {
+        let mut out = String::new();
+        json::push_str(&mut out, s);
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn json_escaping_decodes_back(s in text()) {
+            let q = go_quote(&s);
+            let back: String = serde_json::from_str(&q).unwrap();
+            prop_assert_eq!(&back, &s);
+            prop_assert!(!q.contains(['<', '>', '&', '\u{2028}', '\u{2029}']), "{:?}", q);
+            prop_assert!(!q.chars().any(|c| c < ' '), "{:?}", q);
+        }
+
+        /// Go's escaping is serde_json's (short escapes, lower-case `\u00xx`) plus the HTML-safe
+        /// five; nothing else (`/`, DEL, non-ASCII) is escaped.
+        #[test]
+        fn json_escaping_is_exactly_gos(s in text()) {
+            let want = serde_json::to_string(&s)
+                .unwrap()
+                .replace('<', "\\u003c")
+                .replace('>', "\\u003e")
+                .replace('&', "\\u0026")
+                .replace('\u{2028}', "\\u2028")
+                .replace('\u{2029}', "\\u2029");
+            prop_assert_eq!(go_quote(&s), want);
+        }
+
+        #[test]
+        fn stdin_lines_join_without_separator(
+            lines in proptest::collection::vec(("[^\n]{0,12}", any::<bool>()), 1..6),
+        ) {
+            let input = lines
+                .iter()
+                .map(|(l, cr)| format!("{l}{}", if *cr { "\r" } else { "" }))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let want: String = lines
+                .iter()
+                .map(|(l, cr)| if *cr { l.as_str() } else { l.strip_suffix('\r').unwrap_or(l) })
+                .collect();
+            let got = read_request(input.as_bytes()).unwrap().unwrap();
+            prop_assert_eq!(String::from_utf8(got).unwrap(), want);
+        }
+
+        #[test]
+        fn store_fields_round_trip(
+            server_url in text(),
+            username in text(),
+            secret in text(),
+            cases in proptest::collection::vec(any::<bool>(), 24),
+            extra in proptest::option::of(text()),
+            ws in "[ \t\r\n]{0,3}",
+        ) {
+            let vary = |name: &str, off: usize| -> String {
+                name.chars()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        if cases[(i + off) % cases.len()] {
+                            c.to_ascii_uppercase()
+                        } else {
+                            c.to_ascii_lowercase()
+                        }
+                    })
+                    .collect()
+            };
+            let mut obj = serde_json::Map::new();
+            if let Some(x) = &extra {
+                obj.insert(format!("x{x}"), serde_json::json!([x, {"k": null}]));
+            }
+            obj.insert(vary("ServerURL", 0), server_url.clone().into());
+            obj.insert(vary("Username", 9), username.clone().into());
+            obj.insert(vary("Secret", 17), secret.clone().into());
+            let input = format!("{ws}{}{ws}", serde_json::Value::Object(obj));
+            let msg = parse_store(input.as_bytes()).unwrap();
+            prop_assert_eq!(msg.server_url, server_url);
+            prop_assert_eq!(msg.username, username);
+            prop_assert_eq!(msg.secret.expose(), &secret);
+        }
+
+        #[test]
+        fn store_errors_are_one_line(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            if let Err(e) = parse_store(&bytes) {
+                prop_assert!(!e.is_empty() && !e.contains('\n'), "{:?}", e);
+            }
+            if bytes.iter().all(|b| b" \t\r\n".contains(b)) {
+                let err = parse_store(&bytes).err();
+                prop_assert_eq!(err.as_deref(), Some("EOF"));
+            }
+        }
+    }
+}

@@ -108,3 +108,92 @@ mod tests {
         assert!(!format!("{c:?}").contains("auth-token"));
     }
 }
+
+/// Property tests: `decode(base64("<u>:<p>"))` gives exactly `u` and `p` for every valid
+/// username and any password, CR/LF anywhere change nothing, and no input panics.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn encode(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn round_trip(user in "[^:]{1,40}", password in "\\PC{0,200}|.{0,64}") {
+            prop_assume!(user != "<token>");
+            let c = decode(&encode(format!("{user}:{password}").as_bytes())).unwrap();
+            prop_assert_eq!(c.username, user);
+            prop_assert_eq!(c.password.expose(), &password);
+        }
+
+        #[test]
+        fn crlf_anywhere_is_skipped(
+            user in "[A-Za-z0-9]{1,8}",
+            password in "\\PC{0,40}",
+            cuts in proptest::collection::vec(
+                (
+                    any::<proptest::sample::Index>(),
+                    prop_oneof![Just("\r"), Just("\n"), Just("\r\n")],
+                ),
+                0..6,
+            ),
+        ) {
+            let plain = encode(format!("{user}:{password}").as_bytes());
+            let mut wrapped = plain.clone();
+            for (at, sep) in cuts {
+                wrapped.insert_str(at.index(wrapped.len() + 1), sep);
+            }
+            prop_assert_eq!(decode(&wrapped), decode(&plain));
+        }
+
+        #[test]
+        fn invalid_users_are_refused(password in "\\PC{0,20}", reserved in any::<bool>()) {
+            let user = if reserved { "<token>" } else { "" };
+            let err = decode(&encode(format!("{user}:{password}").as_bytes())).unwrap_err();
+            let want = if reserved {
+                TokenError::IdentityTokenUser
+            } else {
+                TokenError::EmptyUser
+            };
+            prop_assert_eq!(err, want);
+        }
+
+        #[test]
+        fn arbitrary_input_never_panics(s in "\\PC{0,64}|[A-Za-z0-9+/=\r\n]{0,64}") {
+            match decode(&s) {
+                Ok(c) => {
+                    prop_assert!(!c.username.is_empty() && !c.username.contains(':'));
+                    prop_assert_ne!(c.username.as_str(), "<token>");
+                }
+                Err(e) => prop_assert!(e.to_string().starts_with("invalid token: ")),
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_base64_never_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let got = decode(&encode(&bytes));
+            match std::str::from_utf8(&bytes) {
+                Err(_) => prop_assert_eq!(got, Err(TokenError::NotUtf8)),
+                Ok(text) => match text.split_once(':') {
+                    None => prop_assert_eq!(got, Err(TokenError::NoColon)),
+                    Some(("", _)) => prop_assert_eq!(got, Err(TokenError::EmptyUser)),
+                    Some(("<token>", _)) => {
+                        prop_assert_eq!(got, Err(TokenError::IdentityTokenUser))
+                    }
+                    Some((u, p)) => {
+                        let c = got.unwrap();
+                        prop_assert_eq!(c.username.as_str(), u);
+                        prop_assert_eq!(c.password.expose().as_str(), p);
+                    }
+                },
+            }
+        }
+    }
+}

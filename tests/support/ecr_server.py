@@ -69,7 +69,11 @@ Control API (unsigned, plain HTTP on ``control_port``)
   scope, null when unsigned; ``registryIds`` from the JSON body, null when
   absent; ``sessionToken`` is ``X-Amz-Security-Token`` or null; ``host`` is the
   Host header; ``time`` is the float epoch time of arrival).
-* ``POST /_test/reset`` -> zeroes the counts and clears the records.
+  The answer also has ``"other": [...]`` (non-ECR calls, see "Other AWS
+  pieces" below) and ``"connects": [{"target", "time"}, ...]`` (what the
+  ``--connect-proxy`` proxy was asked for).
+* ``POST /_test/reset`` -> zeroes the counts and clears the records (all three
+  lists).
 * ``POST /_test/mode`` with ``{"mode": M, "ttl": secs?, "delay": secs?,
   "stock": bool?}`` sets the whole behaviour at once: omitted fields return to
   the command-line defaults (ttl = ``--ttl``, delay = 0, stock = ``--stock``).
@@ -104,8 +108,8 @@ Each call below is recorded in ``other`` of ``GET /_test/calls`` (a list of
   ``AssumeRoleWithWebIdentity`` -- unsigned, which moto routes by its
   ``Action`` -- ...) goes to moto unchanged. For STS the record has
   ``service: "sts"``, the form parameters ``RoleArn``, ``RoleSessionName``,
-  ``ExternalId``, ``DurationSeconds``, ``WebIdentityToken`` (when present) and
-  ``issuedAkid``: the ``AccessKeyId`` of moto's answer.
+  ``ExternalId``, ``DurationSeconds``, ``WebIdentityToken`` (when present),
+  moto's HTTP ``status`` and ``issuedAkid``: the ``AccessKeyId`` of its answer.
 * SSO portal stub: ``GET /federation/credentials?role_name=R&account_id=A``
   with header ``x-amz-sso_bearer_token`` (HTTP 401 ``UnauthorizedException``
   without it) answers ``{"roleCredentials": {"accessKeyId": "AKIDSSO",
@@ -303,6 +307,7 @@ class Middleware:
         status: int,
         body: bytes,
         content_type: str = AMZ_JSON,
+        extra_headers: list[tuple[str, str]] | None = None,
     ) -> Iterable[bytes]:
         reason = {
             200: "OK",
@@ -319,6 +324,7 @@ class Middleware:
                 ("Content-Type", content_type),
                 ("Content-Length", str(len(body))),
                 ("x-amzn-RequestId", str(uuid.uuid4())),
+                *(extra_headers or []),
             ],
         )
         return [body]
@@ -453,7 +459,16 @@ class Middleware:
         if path == "/latest/api/token":
             if method != "PUT":
                 return text(405, "")
-            return text(token_status, "imds-test-token" if token_status == 200 else "")
+            if token_status != 200:
+                return text(token_status, "")
+            ttl = environ.get("HTTP_X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS") or "21600"
+            return self.respond(
+                start_response,
+                200,
+                b"imds-test-token",
+                "text/plain",
+                [("x-aws-ec2-metadata-token-ttl-seconds", ttl)],
+            )
         if method != "GET":
             return text(405, "")
         if require_token and token != "imds-test-token":
@@ -755,6 +770,15 @@ def main() -> int:
         def log_request(self, code: Any = "-", size: Any = "-") -> None:
             if verbose:
                 super().log_request(code, size)
+
+        def make_environ(self) -> dict[str, Any]:
+            # Werkzeug drops headers with an underscore in their name; the SSO
+            # portal's bearer token header is one (x-amz-sso_bearer_token).
+            environ = super().make_environ()
+            for name, value in self.headers.items():
+                if name.lower() == "x-amz-sso_bearer_token":
+                    environ.setdefault("HTTP_X_AMZ_SSO_BEARER_TOKEN", value)
+            return environ
 
     state = State(args.ttl, args.stock)
     moto_app = make_moto_app()
