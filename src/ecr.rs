@@ -69,13 +69,24 @@ pub async fn load_config(cfg: &Config, region: &str, remaining: Duration) -> Sdk
         .connect_timeout(CONNECT_TIMEOUT.min(remaining))
         .operation_timeout(remaining)
         .build();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(crate::http::client(roots))
-        .region(Region::new(region.to_owned()))
-        .timeout_config(timeouts);
-    if cfg.profile_from_env {
-        // Covers Go's AWS_DEFAULT_PROFILE, which aws-config does not read.
-        loader = loader.profile_name(cfg.profile.clone());
+    let http = crate::http::client(roots);
+    let defaults = || {
+        let loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http.clone())
+            .region(Region::new(region.to_owned()))
+            .timeout_config(timeouts.clone());
+        if cfg.profile_from_env {
+            // Covers Go's AWS_DEFAULT_PROFILE, which aws-config does not read.
+            loader.profile_name(cfg.profile.clone())
+        } else {
+            loader
+        }
+    };
+    let mut loader = defaults();
+    if cfg.env_keys.is_none() {
+        if let Some(role) = role_with_duration(&profile, defaults).await {
+            loader = loader.credentials_provider(role);
+        }
     }
     if let Some(keys) = &cfg.env_keys {
         // Environment keys (with Go's AWS_ACCESS_KEY/AWS_SECRET_KEY aliases) come first in the
@@ -89,6 +100,66 @@ pub async fn load_config(cfg: &Config, region: &str, remaining: Duration) -> Sdk
         ));
     }
     loader.load().await
+}
+
+/// The selected profile's role when it sets `duration_seconds`, which aws-config's profile
+/// provider does not send: the role is assumed here, with the session length, from its
+/// `source_profile` or `credential_source`. `None` leaves the profile to the SDK.
+async fn role_with_duration(
+    profile: &crate::profile::Properties,
+    defaults: impl Fn() -> aws_config::ConfigLoader,
+) -> Option<aws_config::sts::AssumeRoleProvider> {
+    use aws_config::provider_config::ProviderConfig;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    let role_arn = profile.get("role_arn")?;
+    let seconds: u64 = profile.get("duration_seconds")?.trim().parse().ok()?;
+    let sdk = defaults().load().await;
+    let source: SharedCredentialsProvider = match (
+        profile.get("source_profile"),
+        profile.get("credential_source").map(String::as_str),
+    ) {
+        (Some(name), _) => defaults()
+            .profile_name(name)
+            .load()
+            .await
+            .credentials_provider()?,
+        (None, Some(source)) => {
+            let mut pc = ProviderConfig::without_region();
+            if let Some(http) = sdk.http_client() {
+                pc = pc.with_http_client(http);
+            }
+            if let Some(sleep) = sdk.sleep_impl() {
+                pc = pc.with_sleep_impl(sleep);
+            }
+            match source {
+                "Environment" => SharedCredentialsProvider::new(
+                    aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+                ),
+                "EcsContainer" => SharedCredentialsProvider::new(
+                    aws_config::ecs::EcsCredentialsProvider::builder()
+                        .configure(&pc)
+                        .build(),
+                ),
+                "Ec2InstanceMetadata" => SharedCredentialsProvider::new(
+                    aws_config::imds::credentials::ImdsCredentialsProvider::builder()
+                        .configure(&pc)
+                        .build(),
+                ),
+                _ => return None,
+            }
+        }
+        (None, None) => return None,
+    };
+    let mut builder = aws_config::sts::AssumeRoleProvider::builder(role_arn.clone())
+        .session_length(Duration::from_secs(seconds))
+        .configure(&sdk);
+    if let Some(id) = profile.get("external_id") {
+        builder = builder.external_id(id.clone());
+    }
+    if let Some(name) = profile.get("role_session_name") {
+        builder = builder.session_name(name.clone());
+    }
+    Some(builder.build_from_provider(source).await)
 }
 
 /// Resolves credentials once through the configured chain, then IMDSv1 when the chain failed

@@ -456,7 +456,6 @@ fn assume_role_chain() {
 
 /// SPEC §5 lists `duration_seconds`; Go's SDK sends it as DurationSeconds.
 #[test]
-#[ignore = "src gap: aws-config 1.13's profile provider ignores duration_seconds (AssumeRole is sent without DurationSeconds)"]
 fn assume_role_duration_seconds() {
     let server = require_server!();
     let env = base_env(&server)
