@@ -14,13 +14,17 @@ const HOST_A: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 const HOST_B: &str = "210987654321.dkr.ecr.us-east-1.amazonaws.com";
 
 fn answer(host: &str, account: &str) -> String {
-    format!("{{\"ServerURL\":\"{host}\",\"Username\":\"AWS\",\"Secret\":\"{account}-auth-token\"}}\n")
+    format!(
+        "{{\"ServerURL\":\"{host}\",\"Username\":\"AWS\",\"Secret\":\"{account}-auth-token\"}}\n"
+    )
 }
 
 #[test]
 fn go_and_rust_share_one_cache_file() {
     if !Path::new(GO_HELPER).exists() {
-        common::skip("Debian's Go helper is not installed (apt-get install amazon-ecr-credential-helper)");
+        common::skip(
+            "Debian's Go helper is not installed (apt-get install amazon-ecr-credential-helper)",
+        );
         return;
     }
     let _ = require_python!();
@@ -45,7 +49,11 @@ fn go_and_rust_share_one_cache_file() {
 
     // 1. Go fetches A and writes the cache (with its legacy key format).
     let out = go.run(&["get"], HOST_A.as_bytes());
-    assert_eq!(out.json(), serde_json::from_str::<serde_json::Value>(&answer(HOST_A, "123456789012")).unwrap(), "{out}");
+    assert_eq!(
+        out.json(),
+        serde_json::from_str::<serde_json::Value>(&answer(HOST_A, "123456789012")).unwrap(),
+        "{out}"
+    );
     assert_eq!(server.calls(), (1, 0));
 
     // 2. Ours answers A from Go's entry, without an API call.
@@ -62,7 +70,11 @@ fn go_and_rust_share_one_cache_file() {
     //    shows both registries.
     let out = go.run(&["get"], HOST_A.as_bytes());
     assert_eq!(out.code, 0, "{out}");
-    assert_eq!(server.calls(), (2, 0), "Go must still read the cache after our write");
+    assert_eq!(
+        server.calls(),
+        (2, 0),
+        "Go must still read the cache after our write"
+    );
     let out = go.run(&["list"], b"");
     let listed = out.json();
     assert_eq!(listed[format!("https://{HOST_A}")], "AWS", "{out}");
