@@ -89,33 +89,54 @@ pub fn legacy_akid(akid: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// The cache keys of one registry for one identity: the current key and the legacy one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The cache keys of one registry for one identity: the current key, and what the legacy one
+/// is made of (it is built only when the current key misses, and never logged).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Keys {
     pub current: String,
-    legacy: String,
+    prefix: String,
+    suffix: String,
+    akid: Secret<String>,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("current", &self.current)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Keys {
     pub fn private(region: &str, akid: &str, account: &str) -> Keys {
         Keys {
             current: format!("{region}-{}-{account}", hash_akid(akid)),
-            legacy: format!("{region}-{}-{account}", legacy_akid(akid)),
+            prefix: format!("{region}-"),
+            suffix: format!("-{account}"),
+            akid: Secret::new(akid.to_owned()),
         }
     }
 
     pub fn public(akid: &str) -> Keys {
         Keys {
             current: format!("ecr-public-{}", hash_akid(akid)),
-            legacy: format!("ecr-public-{}", legacy_akid(akid)),
+            prefix: "ecr-public-".to_owned(),
+            suffix: String::new(),
+            akid: Secret::new(akid.to_owned()),
         }
     }
 
     /// The entry under the current key, else under the legacy key.
     pub fn find<'a>(&self, file: &'a CacheFile) -> Option<&'a Entry> {
-        file.registries
-            .get(&self.current)
-            .or_else(|| file.registries.get(&self.legacy))
+        file.registries.get(&self.current).or_else(|| {
+            let legacy = format!(
+                "{}{}{}",
+                self.prefix,
+                legacy_akid(self.akid.expose()),
+                self.suffix
+            );
+            file.registries.get(&legacy)
+        })
     }
 }
 
@@ -259,7 +280,12 @@ impl Cache {
     pub fn load(&self) -> CacheFile {
         let path = self.file_path();
         let mut buf = Vec::new();
-        let read = File::open(&path).and_then(|f| f.take(MAX_CACHE_BYTES).read_to_end(&mut buf));
+        let read = File::open(&path).and_then(|f| {
+            // One read of the whole file instead of a doubling series of small ones.
+            let size = f.metadata().map_or(0, |m| m.len()).min(MAX_CACHE_BYTES);
+            buf.reserve_exact(size as usize + 1);
+            f.take(MAX_CACHE_BYTES).read_to_end(&mut buf)
+        });
         match read {
             Ok(_) => match parse(&buf) {
                 Ok(file) => file,

@@ -46,17 +46,46 @@ pub struct Config {
     pub ssl_cert_dir: Option<OsString>,
 }
 
-/// A non-empty environment variable.
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
+/// The variables the helper reads, taken from the environment in one pass (each
+/// `std::env::var` would scan the whole environment again).
+struct Vars(std::collections::BTreeMap<OsString, OsString>);
 
-fn var_os(name: &str) -> Option<OsString> {
-    std::env::var_os(name).filter(|v| !v.is_empty())
+impl Vars {
+    fn capture(vars: impl Iterator<Item = (OsString, OsString)>) -> Vars {
+        use std::os::unix::ffi::OsStrExt;
+        Vars(
+            vars.filter(|(k, v)| {
+                let k = k.as_bytes();
+                !v.is_empty()
+                    && (k.starts_with(b"AWS_") || k == b"HOME" || k.starts_with(b"SSL_CERT_"))
+            })
+            .collect(),
+        )
+    }
+
+    /// A non-empty variable as UTF-8 (`None` if unset, empty or not UTF-8).
+    fn var(&self, name: &str) -> Option<String> {
+        self.0
+            .get(std::ffi::OsStr::new(name))?
+            .to_str()
+            .map(str::to_owned)
+    }
+
+    /// A non-empty variable.
+    fn var_os(&self, name: &str) -> Option<OsString> {
+        self.0.get(std::ffi::OsStr::new(name)).cloned()
+    }
 }
 
 impl Config {
     pub fn from_env() -> Config {
+        Config::from_vars(std::env::vars_os())
+    }
+
+    fn from_vars(vars: impl Iterator<Item = (OsString, OsString)>) -> Config {
+        let vars = Vars::capture(vars);
+        let var = |name: &str| vars.var(name);
+        let var_os = |name: &str| vars.var_os(name);
         let home = var_os("HOME").map(PathBuf::from).or_else(passwd_home);
         let cache_dir = match var_os("AWS_ECR_CACHE_DIR") {
             Some(dir) => expand_tilde(Path::new(&dir), home.as_deref()),
@@ -91,7 +120,7 @@ impl Config {
         .any(|v| var_os(v).is_some());
         Config {
             cache_disabled: var_os("AWS_ECR_DISABLE_CACHE").is_some(),
-            ignore_creds_storage: std::env::var_os("AWS_ECR_IGNORE_CREDS_STORAGE")
+            ignore_creds_storage: var_os("AWS_ECR_IGNORE_CREDS_STORAGE")
                 .is_some_and(|v| v == "true"),
             log_level: var("AWS_ECR_LOG_LEVEL")
                 .and_then(|v| Level::parse(&v))
@@ -190,6 +219,46 @@ mod tests {
         assert_eq!(expand_tilde(Path::new("~/x"), None), None);
         assert_eq!(expand_tilde(Path::new("rel/x"), None), Some("rel/x".into()));
         assert_eq!(expand_tilde(Path::new("/abs"), None), Some("/abs".into()));
+    }
+
+    #[test]
+    fn reads_only_its_variables() {
+        let env = |pairs: &[(&str, &str)]| {
+            Config::from_vars(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            )
+        };
+        let c = env(&[
+            ("HOME", "/home/u"),
+            ("AWS_ACCESS_KEY", "AKIDALIAS"),
+            ("AWS_SECRET_KEY", "s"),
+            ("AWS_DEFAULT_PROFILE", "dev"),
+            ("AWS_ECR_DISABLE_CACHE", "0"),
+            ("AWS_ECR_IGNORE_CREDS_STORAGE", "true"),
+            ("AWS_ECR_TIMEOUT", "2"),
+            ("AWS_REGION", ""),
+            ("AWS_DEFAULT_REGION", "eu-west-1"),
+        ]);
+        assert_eq!(c.home, Some(PathBuf::from("/home/u")));
+        assert_eq!(c.cache_dir, Some(PathBuf::from("/home/u/.ecr")));
+        assert_eq!(c.env_keys.unwrap().access_key_id, "AKIDALIAS");
+        assert_eq!((c.profile.as_str(), c.profile_from_env), ("dev", true));
+        assert!(c.cache_disabled && c.ignore_creds_storage);
+        assert_eq!(c.timeout, Duration::from_secs(2));
+        assert_eq!(c.env_region.as_deref(), Some("eu-west-1"));
+        assert_eq!(c.config_file, PathBuf::from("/home/u/.aws/config"));
+        let c = env(&[
+            ("HOME", "/h"),
+            ("AWS_ECR_CACHE_DIR", "~/c"),
+            ("AWS_ECR_IGNORE_CREDS_STORAGE", "True"),
+        ]);
+        assert_eq!(c.cache_dir, Some(PathBuf::from("/h/c")));
+        assert!(!c.ignore_creds_storage && !c.cache_disabled && c.env_keys.is_none());
+        assert_eq!(c.profile, "default");
     }
 
     #[test]

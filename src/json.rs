@@ -4,33 +4,41 @@
 //! HTML-safe escapes for `<`, `>`, `&`, U+2028/U+2029, short escapes for `\n` `\r` `\t` `\b` `\f`,
 //! `\u00xx` (lower-case hex) for other control characters, nothing else escaped.
 
-/// Appends `s` as a JSON string literal (with quotes), escaped as Go does.
+/// The escape for `c`, or `None` when it stands for itself.
+fn escape(c: char) -> Option<&'static str> {
+    const CONTROL: [&str; 32] = [
+        "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005", "\\u0006", "\\u0007",
+        "\\b", "\\t", "\\n", "\\u000b", "\\f", "\\r", "\\u000e", "\\u000f", "\\u0010", "\\u0011",
+        "\\u0012", "\\u0013", "\\u0014", "\\u0015", "\\u0016", "\\u0017", "\\u0018", "\\u0019",
+        "\\u001a", "\\u001b", "\\u001c", "\\u001d", "\\u001e", "\\u001f",
+    ];
+    match c {
+        '"' => Some("\\\""),
+        '\\' => Some("\\\\"),
+        '<' => Some("\\u003c"),
+        '>' => Some("\\u003e"),
+        '&' => Some("\\u0026"),
+        '\u{2028}' => Some("\\u2028"),
+        '\u{2029}' => Some("\\u2029"),
+        c if (c as u32) < 0x20 => Some(CONTROL[c as usize]),
+        _ => None,
+    }
+}
+
+/// Appends `s` as a JSON string literal (with quotes), escaped as Go does. Runs of characters
+/// that need no escape are copied whole.
 pub fn push_str(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c if (c as u32) < 0x20 => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                let b = c as u32 as usize;
-                out.push_str("\\u00");
-                out.push(HEX[b >> 4] as char);
-                out.push(HEX[b & 0xf] as char);
-            }
-            c => out.push(c),
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        if let Some(esc) = escape(c) {
+            out.push_str(&s[start..i]);
+            out.push_str(esc);
+            start = i + c.len_utf8();
         }
     }
+    out.push_str(&s[start..]);
     out.push('"');
 }
 

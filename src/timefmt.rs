@@ -301,7 +301,7 @@ mod proptests {
     /// Regression (found by the cache round-trip property): `parse_rfc3339` accepts zoned times
     /// whose UTC year is 10000 or -1, and the API may send any `expiresAt`; `format_rfc3339_utc`
     /// then writes a 5-digit or negative year that neither this parser nor Go can read, so the
-    /// whole cache file becomes unreadable. Proposed fix: clamp in `format_rfc3339_utc` to
+    /// whole cache file becomes unreadable. Fixed: `format_rfc3339_utc` clamps to
     /// 0000-01-01T00:00:00Z..=9999-12-31T23:59:59.999999999Z (Go's `MarshalJSON` range).
     #[test]
     fn formatting_outside_go_range_still_parses() {
