@@ -47,6 +47,7 @@ impl Entry {
             (self.expires_at - self.requested_at).clamp(i64::MIN.into(), i64::MAX.into());
         let refresh_at = self.expires_at - validity / 2;
         now < refresh_at
+            && now < self.expires_at
             && now < self.requested_at.saturating_add(6 * HOUR)
             && self.requested_at <= now + 5 * MINUTE
     }
@@ -369,9 +370,34 @@ impl Cache {
     pub fn store(&self, key: &str, entry: Entry, lock_wait: Duration) -> Result<(), WriteError> {
         self.ensure_dir()?;
         let _guard = self.lock_blocking(".lock-cache", lock_wait)?;
+        self.remove_stale_temp_files();
         let mut file = self.load();
         file.registries.insert(key.to_owned(), entry);
         self.write_atomically(serialize(&file).as_bytes())
+    }
+
+    /// Removes temp files that a killed writer left behind (any writer's temp file lives for
+    /// milliseconds; these are over ten minutes old). Called under `.lock-cache`.
+    fn remove_stale_temp_files(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let cutoff = std::time::SystemTime::now() - Duration::from_secs(600);
+        for e in entries.flatten() {
+            let name = e.file_name();
+            if !name.as_encoded_bytes().starts_with(b".config.json.tmp") {
+                continue;
+            }
+            let old = e
+                .metadata()
+                .ok()
+                .filter(|m| m.is_file())
+                .and_then(|m| m.modified().ok())
+                .is_some_and(|t| t < cutoff);
+            if old {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
 
     fn write_atomically(&self, bytes: &[u8]) -> Result<(), WriteError> {
@@ -607,6 +633,37 @@ mod tests {
             names.iter().all(|n| !n.starts_with(".config.json.tmp")),
             "{names:?}"
         );
+    }
+
+    #[test]
+    fn stale_temp_files_are_cleaned_up_fresh_ones_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path().to_path_buf());
+        let old = tmp.path().join(".config.json.tmp123");
+        let young = tmp.path().join(".config.json.tmp456");
+        std::fs::write(&old, "x").unwrap();
+        std::fs::write(&young, "y").unwrap();
+        let long_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        cache
+            .store("k", entry(T0, T0 + HOUR), WRITE_LOCK_WAIT)
+            .unwrap();
+        assert!(!old.exists());
+        assert!(young.exists());
+    }
+
+    #[test]
+    fn expires_before_requested_is_never_fresh_once_expired() {
+        // Written by a machine whose clock is ahead: Go's half-life rule alone would still call
+        // this fresh 45 s before the writer's RequestedAt, after the token expired.
+        let e = entry(T0, T0 - MINUTE);
+        assert!(!e.is_fresh(T0 - 45 * timefmt::NANOS_PER_SEC));
+        assert!(e.is_fresh(T0 - 2 * MINUTE));
     }
 
     #[test]

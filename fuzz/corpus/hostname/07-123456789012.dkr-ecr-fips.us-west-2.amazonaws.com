@@ -1,0 +1,1 @@
+123456789012.dkr-ecr-fips.us-west-2.amazonaws.com

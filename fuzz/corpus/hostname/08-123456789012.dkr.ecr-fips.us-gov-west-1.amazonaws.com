@@ -1,0 +1,1 @@
+123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com

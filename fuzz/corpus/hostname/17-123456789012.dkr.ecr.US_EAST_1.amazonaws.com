@@ -1,0 +1,1 @@
+123456789012.dkr.ecr.US_EAST_1.amazonaws.com

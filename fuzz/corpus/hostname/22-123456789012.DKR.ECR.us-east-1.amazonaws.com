@@ -1,0 +1,1 @@
+123456789012.DKR.ECR.us-east-1.amazonaws.com

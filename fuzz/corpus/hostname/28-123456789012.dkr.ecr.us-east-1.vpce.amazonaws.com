@@ -1,0 +1,1 @@
+123456789012.dkr.ecr.us-east-1.vpce.amazonaws.com
