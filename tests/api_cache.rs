@@ -6,43 +6,18 @@ mod common;
 
 use common::{EcrServer, Env, ServerOpts};
 use serde_json::Value;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 const ANSWER: &str = "{\"ServerURL\":\"123456789012.dkr.ecr.us-east-1.amazonaws.com\",\"Username\":\"AWS\",\"Secret\":\"123456789012-auth-token\"}\n";
 const NOT_FOUND: &str = "credentials not found in native keychain\n";
-/// `us-east-1-H(AKIDEXAMPLE)-123456789012`
+/// `<region>-H(akid)-<account>`
 fn key_for(akid: &str, region: &str, account: &str) -> String {
-    use base64::Engine as _;
-    use sha2::Digest;
-    let h = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(akid.as_bytes()));
-    format!("{region}-{h}-{account}")
+    common::cache_key(akid, region, account)
 }
 
 fn rfc3339(offset_secs: i64) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let t = now + offset_secs;
-    // civil-from-days for UTC formatting in tests
-    let days = t.div_euclid(86_400);
-    let sod = t.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60
-    )
+    common::rfc3339_from_now(offset_secs)
 }
 
 fn cache_with(entries: &[(&str, &str, i64, i64)]) -> String {

@@ -49,36 +49,12 @@ fn answer(server_url: &str, account: &str) -> String {
 
 /// `us-east-1-H(AKIDEXAMPLE)-<account>`.
 fn key_for(account: &str) -> String {
-    use base64::Engine as _;
-    use sha2::Digest;
-    let h = base64::engine::general_purpose::STANDARD
-        .encode(sha2::Sha256::digest(common::TEST_AKID.as_bytes()));
-    format!("us-east-1-{h}-{account}")
+    common::cache_key(common::TEST_AKID, "us-east-1", account)
 }
 
 /// UTC RFC 3339, whole seconds, `offset_secs` from now.
 fn rfc3339(offset_secs: i64) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let t = now + offset_secs;
-    let (days, sod) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60
-    )
+    common::rfc3339_from_now(offset_secs)
 }
 
 /// A Go-format cache file: (account, token, requested offset, expires offset) per entry.
