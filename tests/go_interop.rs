@@ -37,6 +37,7 @@ fn go_and_rust_share_one_cache_file() {
     });
     // Both programs: same home, same cache dir, same keys, the proxy and the test CA.
     let base = Env::new()
+        .skip_log_scan()
         .with("HTTPS_PROXY", server.proxy_url())
         .with("SSL_CERT_FILE", &ca.ca_pem);
     let go = Env::new()

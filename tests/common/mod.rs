@@ -103,6 +103,61 @@ pub struct Env {
     cwd: Option<PathBuf>,
     bin: PathBuf,
     timeout: Duration,
+    scan_log: bool,
+}
+
+/// Variables whose values are AWS secrets: no helper output or log may ever contain them.
+const SECRET_VARS: [&str; 4] = [
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+];
+
+/// Substrings of every registry password the test servers hand out (moto's
+/// `<account>-auth-token`, the ECR Public stub's `public-auth-token`): the log must never hold one.
+const PASSWORD_MARK: &str = "auth-token";
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+impl Drop for Env {
+    /// Every helper log a test produced is checked for secrets (SPEC §9: never a token, password,
+    /// secret key or session token in the log).
+    fn drop(&mut self) {
+        if !self.scan_log || std::thread::panicking() {
+            return;
+        }
+        let dir = match (
+            self.vars.get(OsStr::new("AWS_ECR_CACHE_DIR")),
+            self.vars.get(OsStr::new("HOME")),
+        ) {
+            (Some(dir), _) => Path::new(dir).join("log"),
+            (None, Some(home)) => Path::new(home).join(".ecr/log"),
+            (None, None) => return,
+        };
+        let dir = match &self.cwd {
+            Some(cwd) if dir.is_relative() => cwd.join(dir),
+            _ => dir,
+        };
+        for name in ["ecr-login.log", "ecr-login.log.1"] {
+            let Ok(log) = std::fs::read(dir.join(name)) else {
+                continue;
+            };
+            for secret in self.secret_values() {
+                assert!(
+                    !contains(&log, &secret),
+                    "a secret from the environment is in {name}"
+                );
+            }
+            assert!(
+                !contains(&log, PASSWORD_MARK.as_bytes()),
+                "a registry password is in {name}:\n{}",
+                String::from_utf8_lossy(&log)
+            );
+        }
+    }
 }
 
 impl Default for Env {
@@ -124,6 +179,7 @@ impl Env {
             cwd: None,
             bin: helper_bin(),
             timeout: RUN_TIMEOUT,
+            scan_log: true,
             dir,
         };
         env.set("PATH", "/usr/bin:/bin")
@@ -190,6 +246,24 @@ impl Env {
     }
 
     /// Run another binary with this environment (default: [`helper_bin`]).
+    /// Skip the secret scan of the log on drop (for a cache dir shared with another program,
+    /// whose log lines are not ours to judge).
+    pub fn skip_log_scan(mut self) -> Env {
+        self.scan_log = false;
+        self
+    }
+
+    /// Values of the secret variables set here (long enough not to match by chance).
+    fn secret_values(&self) -> Vec<Vec<u8>> {
+        use std::os::unix::ffi::OsStrExt;
+        SECRET_VARS
+            .iter()
+            .filter_map(|k| self.vars.get(OsStr::new(k)))
+            .map(|v| v.as_bytes().to_vec())
+            .filter(|v| v.len() >= 8)
+            .collect()
+    }
+
     pub fn bin(mut self, bin: impl AsRef<Path>) -> Env {
         self.bin = bin.as_ref().to_path_buf();
         self
@@ -303,6 +377,12 @@ impl Env {
         Running {
             pid,
             start,
+            // Only our helper's output is judged (the harness also runs `env`, `cat`, Go).
+            secrets: if self.bin == helper_bin() {
+                self.secret_values()
+            } else {
+                Vec::new()
+            },
             timeout: self.timeout,
             exited,
             feeder,
@@ -316,6 +396,7 @@ impl Env {
 pub struct Running {
     pid: u32,
     start: Instant,
+    secrets: Vec<Vec<u8>>,
     timeout: Duration,
     exited: mpsc::Receiver<(std::io::Result<ExitStatus>, Instant)>,
     feeder: JoinHandle<()>,
@@ -346,13 +427,20 @@ impl Running {
         let (status, end) = result;
         let status = status.expect("wait for the helper");
         let _ = self.feeder.join();
-        Output {
+        let out = Output {
             stdout: self.stdout.join().expect("stdout reader"),
             stderr: self.stderr.join().expect("stderr reader"),
             code: exit_code(status),
             elapsed: end.duration_since(self.start),
             timed_out,
+        };
+        for secret in &self.secrets {
+            assert!(
+                !contains(&out.stdout, secret) && !contains(&out.stderr, secret),
+                "a secret from the environment is in the helper's output"
+            );
         }
+        out
     }
 }
 
