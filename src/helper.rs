@@ -21,6 +21,13 @@ use std::time::{Duration, Instant};
 /// How often a process waiting for another's fetch looks at the cache again.
 const LOCK_POLL: Duration = Duration::from_millis(10);
 
+/// A usable token and when it expires (nanoseconds since the epoch; Go's zero time if unknown).
+#[derive(Debug)]
+pub struct Answer {
+    pub creds: Credentials,
+    pub expires_at: i128,
+}
+
 pub struct Helper<'a> {
     cfg: &'a Config,
     cache: Option<Cache>,
@@ -96,7 +103,7 @@ impl<'a> Helper<'a> {
     }
 
     /// A fresh, decodable cached token under `keys`.
-    fn fresh(&self, keys: &Keys) -> Option<Credentials> {
+    fn fresh(&self, keys: &Keys) -> Option<Answer> {
         let cache = self.cache.as_ref()?;
         let file = cache.load();
         let entry = keys.find(&file)?;
@@ -105,7 +112,10 @@ impl<'a> Helper<'a> {
             return None;
         }
         match token::decode(entry.authorization_token.expose()) {
-            Ok(c) => Some(c),
+            Ok(creds) => Some(Answer {
+                creds,
+                expires_at: entry.expires_at,
+            }),
             Err(e) => {
                 // D14: a fresh entry that does not decode is a miss.
                 log::warn(
@@ -118,7 +128,7 @@ impl<'a> Helper<'a> {
     }
 
     /// An unexpired cached token under `keys`, served when a refresh failed (D6).
-    fn fallback(&self, keys: Option<&Keys>) -> Option<Credentials> {
+    fn fallback(&self, keys: Option<&Keys>) -> Option<Answer> {
         let file = self.cache.as_ref()?.load();
         let entry = keys?.find(&file)?;
         if !entry.is_unexpired(timefmt::now()) {
@@ -130,11 +140,14 @@ impl<'a> Helper<'a> {
             "Got error fetching authorization token. Falling back to cached token.",
             &[("service", &entry.service)],
         );
-        Some(creds)
+        Some(Answer {
+            creds,
+            expires_at: entry.expires_at,
+        })
     }
 
     /// Decodes a freshly fetched token and caches it under `key` (`None`: no cache).
-    fn accept(&self, fetched: Fetched, key: Option<String>, service: &str) -> Option<Credentials> {
+    fn accept(&self, fetched: Fetched, key: Option<String>, service: &str) -> Option<Answer> {
         let creds = match token::decode(fetched.token.expose()) {
             Ok(c) => c,
             Err(e) => {
@@ -155,6 +168,7 @@ impl<'a> Helper<'a> {
                 ("service", service),
             ],
         );
+        let expires_at = fetched.expires_at;
         if let (Some(cache), Some(key)) = (&self.cache, key) {
             let entry = Entry {
                 authorization_token: fetched.token,
@@ -174,11 +188,11 @@ impl<'a> Helper<'a> {
                 );
             }
         }
-        Some(creds)
+        Some(Answer { creds, expires_at })
     }
 
     /// Credentials for `server_url`, or `None` for the not-found answer.
-    pub fn get(&self, server_url: &str) -> Option<Credentials> {
+    pub fn get(&self, server_url: &str) -> Option<Answer> {
         let Some(registry) = registry::parse(server_url) else {
             log::info(
                 "docker-credential-ecr-login can only be used with Amazon Elastic Container Registry.",
@@ -217,11 +231,7 @@ impl<'a> Helper<'a> {
         }
     }
 
-    async fn fetch(
-        &self,
-        registry: &Registry,
-        keys_out: &RefCell<Option<Keys>>,
-    ) -> Option<Credentials> {
+    async fn fetch(&self, registry: &Registry, keys_out: &RefCell<Option<Keys>>) -> Option<Answer> {
         let region = match registry {
             Registry::Private { region, .. } => region.as_str(),
             Registry::Public { .. } => PUBLIC_REGION,

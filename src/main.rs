@@ -8,6 +8,7 @@ mod helper;
 mod http;
 mod imds;
 mod json;
+mod kubelet;
 mod log;
 mod profile;
 mod protocol;
@@ -20,14 +21,22 @@ mod token;
 use std::io::Write;
 
 fn main() {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-    let action = protocol::parse_args(&args);
-    let outcome = match protocol::static_answer(&action) {
-        Some(out) => out,
-        None => {
-            let cfg = config::Config::from_env();
-            log::init(cfg.log_level, cfg.cache_dir.clone());
-            protocol::run(&action, std::io::stdin().lock(), &cfg)
+    let mut argv = std::env::args_os();
+    let argv0 = argv.next();
+    let args: Vec<std::ffi::OsString> = argv.collect();
+    let outcome = if kubelet::selected(argv0.as_ref(), &args) {
+        let cfg = config::Config::from_env();
+        log::init(cfg.log_level, cfg.cache_dir.clone());
+        kubelet::run(std::io::stdin().lock(), &cfg)
+    } else {
+        let action = protocol::parse_args(&args);
+        match protocol::static_answer(&action) {
+            Some(out) => out,
+            None => {
+                let cfg = config::Config::from_env();
+                log::init(cfg.log_level, cfg.cache_dir.clone());
+                protocol::run(&action, std::io::stdin().lock(), &cfg)
+            }
         }
     };
     // A closed stdout or stderr (EPIPE) is not worth a panic: the exit code still tells.

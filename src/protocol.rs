@@ -193,7 +193,7 @@ fn get(request: Option<Vec<u8>>, cfg: &Config, deadline: Instant) -> Outcome {
     if server_url.is_empty() {
         return Outcome::line(NO_SERVER_URL, 1);
     }
-    match Helper::new(cfg, deadline).get(server_url) {
+    match Helper::new(cfg, deadline).get(server_url).map(|a| a.creds) {
         Some(c) => {
             let mut out = String::from("{\"ServerURL\":");
             json::push_str(&mut out, server_url);

@@ -1,0 +1,160 @@
+//! Kubelet credential provider mode (SPEC §11, a MAY): the same binary answers the kubelet's
+//! `CredentialProviderRequest` when invoked as `ecr-credential-provider` (argv[0] basename, as
+//! EKS installs it) or with the first argument `kubelet-credential-provider`. The registry is the
+//! image up to its first `/`; then the usual host rules, cache and API apply.
+
+use crate::config::Config;
+use crate::helper::Helper;
+use crate::json;
+use crate::log;
+use crate::protocol::Outcome;
+use crate::timefmt::{self, NANOS_PER_SEC, ZERO_TIME};
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::Path;
+use std::time::Instant;
+
+pub const ARGV0: &str = "ecr-credential-provider";
+pub const FLAG: &str = "kubelet-credential-provider";
+
+const API_VERSIONS: [&str; 3] = [
+    "credentialprovider.kubelet.k8s.io/v1",
+    "credentialprovider.kubelet.k8s.io/v1beta1",
+    "credentialprovider.kubelet.k8s.io/v1alpha1",
+];
+
+#[derive(serde::Deserialize)]
+struct Request {
+    #[serde(rename = "apiVersion")]
+    api_version: String,
+    kind: String,
+    image: String,
+}
+
+/// Whether this invocation is the kubelet's.
+pub fn selected(argv0: Option<&OsString>, args: &[OsString]) -> bool {
+    argv0
+        .and_then(|a| Path::new(a).file_name())
+        .is_some_and(|name| name == ARGV0)
+        || args.first().is_some_and(|a| a == FLAG)
+}
+
+fn fail(msg: &str) -> Outcome {
+    log::error(msg, &[]);
+    Outcome {
+        stdout: Vec::new(),
+        stderr: format!("{ARGV0}: {msg}\n").into_bytes(),
+        code: 1,
+    }
+}
+
+/// `cacheDuration`: half the remaining validity, in whole seconds (`0s` when unknown).
+fn cache_duration(expires_at: i128, now: i128) -> String {
+    let secs = if expires_at == ZERO_TIME {
+        0
+    } else {
+        ((expires_at - now) / 2 / NANOS_PER_SEC).max(0)
+    };
+    format!("{secs}s")
+}
+
+/// Answers one request read from `stdin`.
+pub fn run(stdin: impl Read, cfg: &Config) -> Outcome {
+    let mut buf = Vec::new();
+    if stdin
+        .take(crate::protocol::STDIN_CAP as u64 + 1)
+        .read_to_end(&mut buf)
+        .is_err()
+        || buf.len() > crate::protocol::STDIN_CAP
+    {
+        return fail("cannot read the request on stdin (at most 1 MiB)");
+    }
+    let req: Request = match serde_json::from_slice(&buf) {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("invalid CredentialProviderRequest: {e}")),
+    };
+    if req.kind != "CredentialProviderRequest" || !API_VERSIONS.contains(&req.api_version.as_str())
+    {
+        return fail(&format!(
+            "unsupported request: apiVersion {:?}, kind {:?}",
+            req.api_version, req.kind
+        ));
+    }
+    let registry = req.image.split('/').next().unwrap_or_default();
+    let deadline = Instant::now() + cfg.timeout;
+    let Some(answer) = Helper::new(cfg, deadline).get(registry) else {
+        return fail(&format!(
+            "no credentials for {} (see the log)",
+            log::redact_url(registry)
+        ));
+    };
+    let mut out = String::from("{\"apiVersion\":");
+    json::push_str(&mut out, &req.api_version);
+    out.push_str(
+        ",\"kind\":\"CredentialProviderResponse\",\"cacheKeyType\":\"Registry\",\"cacheDuration\":",
+    );
+    json::push_str(&mut out, &cache_duration(answer.expires_at, timefmt::now()));
+    out.push_str(",\"auth\":{");
+    json::push_str(&mut out, registry);
+    out.push_str(":{\"username\":");
+    json::push_str(&mut out, &answer.creds.username);
+    out.push_str(",\"password\":");
+    json::push_str(&mut out, answer.creds.password.expose());
+    out.push_str("}}}\n");
+    Outcome {
+        stdout: out.into_bytes(),
+        stderr: Vec::new(),
+        code: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selection() {
+        let a = |s: &str| OsString::from(s);
+        assert!(selected(
+            Some(&a("/usr/local/bin/ecr-credential-provider")),
+            &[]
+        ));
+        assert!(selected(Some(&a("ecr-credential-provider")), &[a("get")]));
+        assert!(selected(
+            Some(&a("docker-credential-ecr-login")),
+            &[a(FLAG)]
+        ));
+        assert!(!selected(
+            Some(&a("docker-credential-ecr-login")),
+            &[a("get")]
+        ));
+        assert!(!selected(None, &[]));
+    }
+
+    #[test]
+    fn half_the_remaining_validity() {
+        let now = 1_000 * NANOS_PER_SEC;
+        assert_eq!(
+            cache_duration(now + 12 * 3600 * NANOS_PER_SEC, now),
+            "21600s"
+        );
+        assert_eq!(cache_duration(now - NANOS_PER_SEC, now), "0s");
+        assert_eq!(cache_duration(ZERO_TIME, now), "0s");
+    }
+
+    #[test]
+    fn bad_requests_fail_with_exit_1() {
+        let cfg = Config::from_env();
+        for body in [
+            &b""[..],
+            b"{",
+            b"[]",
+            br#"{"apiVersion":"v2","kind":"CredentialProviderRequest","image":"x"}"#,
+            br#"{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"Other","image":"x"}"#,
+        ] {
+            let out = run(body, &cfg);
+            assert_eq!(out.code, 1);
+            assert!(out.stdout.is_empty());
+        }
+    }
+}
