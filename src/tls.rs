@@ -33,6 +33,9 @@ pub enum Source {
     SslCertEnv,
     SystemFile(PathBuf),
     SystemDirs,
+    /// Mozilla's roots built into the binary (`webpki-roots` feature).
+    #[cfg_attr(not(feature = "webpki-roots"), allow(dead_code))]
+    CompiledIn,
     None,
 }
 
@@ -197,7 +200,23 @@ pub fn load(cfg: &RootsConfig) -> Roots {
     } else {
         Source::SystemDirs
     });
+    #[cfg(feature = "webpki-roots")]
+    if roots.certs.is_empty() {
+        add_compiled_in(&mut roots);
+    }
     roots
+}
+
+/// The Mozilla roots compiled in with the `webpki-roots` feature: the last resort.
+#[cfg(feature = "webpki-roots")]
+fn add_compiled_in(roots: &mut Roots) {
+    for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+        let der = der.clone().into_owned();
+        if roots.store.add(der.clone()).is_ok() && roots.seen.insert(der.as_ref().to_vec()) {
+            roots.certs.push(der);
+        }
+    }
+    roots.source = Some(Source::CompiledIn);
 }
 
 /// A short description of where roots were looked for, for the log.
@@ -208,6 +227,7 @@ pub fn describe(source: &Option<Source>) -> String {
         Some(Source::SslCertEnv) => "SSL_CERT_FILE/SSL_CERT_DIR".to_owned(),
         Some(Source::SystemFile(p)) => p.display().to_string(),
         Some(Source::SystemDirs) => CERT_DIRS.join(":"),
+        Some(Source::CompiledIn) => "compiled-in Mozilla roots".to_owned(),
         Some(Source::None) | None => format!(
             "none of {} or {}",
             BUNDLE_FILES.join(", "),
@@ -272,6 +292,21 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(back, ours.certs);
+    }
+
+    #[cfg(feature = "webpki-roots")]
+    #[test]
+    fn compiled_in_roots_are_the_last_resort() {
+        let mut roots = Roots::default();
+        add_compiled_in(&mut roots);
+        assert!(roots.certs.len() > 100, "{}", roots.certs.len());
+        assert_eq!(roots.source, Some(Source::CompiledIn));
+        // explicit settings still replace everything, even with nothing usable in them
+        let empty = load(&RootsConfig {
+            ssl_cert_file: Some(PathBuf::from("/nonexistent")),
+            ..Default::default()
+        });
+        assert!(empty.certs.is_empty());
     }
 
     #[test]
