@@ -291,13 +291,14 @@ impl<'a> Helper<'a> {
         };
         match result {
             Ok(fetched) => {
-                let key = match (registry, &fetched.account) {
+                // Private tokens are cached under the account of the returned proxy endpoint,
+                // as Go does; `keys` is `None` when there is no cache.
+                let key = keys.as_ref().map(|k| match (registry, &fetched.account) {
                     (Registry::Private { region, .. }, Some(acct)) => {
-                        Some(crate::cache::Keys::private(region, &akid, acct).current)
+                        Keys::private(region, &akid, acct).current
                     }
-                    _ => keys.as_ref().map(|k| k.current.clone()),
-                }
-                .filter(|_| self.cache.is_some());
+                    _ => k.current.clone(),
+                });
                 self.accept(fetched, key, registry.service())
             }
             Err(e) => {
