@@ -8,7 +8,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 #[cfg(test)]
 use std::path::Path;
@@ -280,15 +280,8 @@ impl Cache {
     /// treated as empty (the next write replaces it).
     pub fn load(&self) -> CacheFile {
         let path = self.file_path();
-        let mut buf = Vec::new();
-        let read = File::open(&path).and_then(|f| {
-            // One read of the whole file instead of a doubling series of small ones.
-            let size = f.metadata().map_or(0, |m| m.len()).min(MAX_CACHE_BYTES);
-            buf.reserve_exact(size as usize + 1);
-            f.take(MAX_CACHE_BYTES).read_to_end(&mut buf)
-        });
-        match read {
-            Ok(_) => match parse(&buf) {
+        match crate::fsutil::read_regular(&path, MAX_CACHE_BYTES) {
+            Ok(buf) => match parse(&buf) {
                 Ok(file) => file,
                 Err(e) => {
                     crate::log::warn(

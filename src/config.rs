@@ -41,6 +41,10 @@ pub struct Config {
     pub env_region: Option<String>,
     /// Web identity or container credentials are configured in the environment.
     pub env_federated: bool,
+    /// `AWS_MAX_ATTEMPTS` and `AWS_RETRY_MODE`, raw: validated where the retry policy is built
+    /// (aws-config panics on invalid values, so it never sees them).
+    pub max_attempts: Option<String>,
+    pub retry_mode: Option<String>,
     pub aws_ca_bundle: Option<PathBuf>,
     pub ssl_cert_file: Option<PathBuf>,
     pub ssl_cert_dir: Option<OsString>,
@@ -135,6 +139,8 @@ impl Config {
             env_keys,
             env_region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
             env_federated,
+            max_attempts: var("AWS_MAX_ATTEMPTS"),
+            retry_mode: var("AWS_RETRY_MODE"),
             aws_ca_bundle: var_os("AWS_CA_BUNDLE").map(PathBuf::from),
             ssl_cert_file: var_os("SSL_CERT_FILE").map(PathBuf::from),
             ssl_cert_dir: var_os("SSL_CERT_DIR"),

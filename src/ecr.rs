@@ -9,6 +9,7 @@ use aws_config::BehaviorVersion;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::Credentials;
 use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::region::Region;
 use aws_types::sdk_config::SdkConfig;
@@ -33,6 +34,8 @@ pub struct Fetched {
 
 #[derive(Debug, thiserror::Error)]
 pub enum EcrError {
+    #[error("unusable AWS configuration: {0}")]
+    Config(String),
     #[error("no AWS credentials could be resolved: {0}")]
     Credentials(String),
     #[error("no AWS credentials provider is configured")]
@@ -51,8 +54,59 @@ pub enum EcrError {
     InvalidProxyEndpoint(String),
 }
 
+/// The retry policy from `AWS_MAX_ATTEMPTS`/`AWS_RETRY_MODE` or the profile's `max_attempts`/
+/// `retry_mode`: standard with 3 attempts unless they say otherwise. aws-config would panic on
+/// an invalid value (D1); here it is logged and the default used.
+fn retry_config(cfg: &Config, profile: &crate::profile::Properties) -> RetryConfig {
+    let attempts = cfg
+        .max_attempts
+        .clone()
+        .or_else(|| profile.get("max_attempts").cloned());
+    let mode = cfg
+        .retry_mode
+        .clone()
+        .or_else(|| profile.get("retry_mode").cloned());
+    let max_attempts = match attempts.as_deref().map(|a| a.trim().parse::<u32>()) {
+        None => 3,
+        Some(Ok(n)) if (1..=100).contains(&n) => n,
+        Some(_) => {
+            crate::log::warn(
+                "Ignoring an invalid AWS_MAX_ATTEMPTS/max_attempts (want 1 to 100); using 3",
+                &[],
+            );
+            3
+        }
+    };
+    let base = match mode.as_deref().map(str::trim) {
+        None | Some("standard") | Some("legacy") => RetryConfig::standard(),
+        Some("adaptive") => RetryConfig::adaptive(),
+        Some(_) => {
+            crate::log::warn(
+                "Ignoring an invalid AWS_RETRY_MODE/retry_mode (want standard or adaptive)",
+                &[],
+            );
+            RetryConfig::standard()
+        }
+    };
+    base.with_max_attempts(max_attempts)
+}
+
 /// Loads the SDK configuration for `region`, bounded by `remaining` per operation.
-pub async fn load_config(cfg: &Config, region: &str, remaining: Duration) -> SdkConfig {
+pub async fn load_config(
+    cfg: &Config,
+    region: &str,
+    remaining: Duration,
+) -> Result<SdkConfig, EcrError> {
+    // aws-config reads these files itself, blocking and whole: a FIFO or a device there would
+    // hang the helper past any deadline.
+    for path in [&cfg.config_file, &cfg.credentials_file] {
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+            return Err(EcrError::Config(format!(
+                "{} is not a regular file",
+                path.display()
+            )));
+        }
+    }
     let profile = crate::profile::load(&cfg.config_file, &cfg.credentials_file, &cfg.profile);
     let roots = crate::tls::RootsConfig {
         aws_ca_bundle: cfg.aws_ca_bundle.clone(),
@@ -69,11 +123,13 @@ pub async fn load_config(cfg: &Config, region: &str, remaining: Duration) -> Sdk
         .connect_timeout(CONNECT_TIMEOUT.min(remaining))
         .operation_timeout(remaining)
         .build();
+    let retries = retry_config(cfg, &profile);
     let http = crate::http::client(roots);
     let defaults = || {
         let loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http.clone())
             .region(Region::new(region.to_owned()))
+            .retry_config(retries.clone())
             .timeout_config(timeouts.clone());
         if cfg.profile_from_env {
             // Covers Go's AWS_DEFAULT_PROFILE, which aws-config does not read.
@@ -99,7 +155,7 @@ pub async fn load_config(cfg: &Config, region: &str, remaining: Duration) -> Sdk
             "Environment",
         ));
     }
-    loader.load().await
+    Ok(loader.load().await)
 }
 
 /// The selected profile's role when it sets `duration_seconds`, which aws-config's profile

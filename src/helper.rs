@@ -236,7 +236,13 @@ impl<'a> Helper<'a> {
             Registry::Private { region, .. } => region.as_str(),
             Registry::Public { .. } => PUBLIC_REGION,
         };
-        let sdk = ecr::load_config(self.cfg, region, self.remaining()).await;
+        let sdk = match ecr::load_config(self.cfg, region, self.remaining()).await {
+            Ok(sdk) => sdk,
+            Err(e) => {
+                log::error(&e.to_string(), &[]);
+                return None;
+            }
+        };
         let creds = match ecr::credentials(self.cfg, &sdk).await {
             Ok(c) => c,
             Err(e) => {
@@ -340,12 +346,19 @@ impl<'a> Helper<'a> {
             .remove("region")
             .filter(|r| !r.is_empty())
         });
-        let sdk = ecr::load_config(
+        let sdk = match ecr::load_config(
             self.cfg,
             region.as_deref().unwrap_or(PUBLIC_REGION),
             self.remaining(),
         )
-        .await;
+        .await
+        {
+            Ok(sdk) => sdk,
+            Err(e) => {
+                log::error(&format!("list: {e}; listing the cache only"), &[]);
+                return;
+            }
+        };
         let creds = match ecr::credentials(self.cfg, &sdk).await {
             Ok(c) => c,
             Err(e) => {

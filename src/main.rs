@@ -4,6 +4,7 @@
 mod cache;
 mod config;
 mod ecr;
+mod fsutil;
 mod helper;
 mod http;
 mod imds;

@@ -25,10 +25,7 @@ pub fn load(config_file: &Path, credentials_file: &Path, profile: &str) -> Prope
 
 /// Reads a file of at most 4 MiB (a shared config file is a few KiB; anything larger is not one).
 fn read_small(path: &Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)?;
-    let mut buf = Vec::new();
-    file.take(4 << 20).read_to_end(&mut buf)?;
+    let buf = crate::fsutil::read_regular(path, 4 << 20)?;
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 

@@ -121,10 +121,14 @@ impl Roots {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
         };
-        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        // A certificate directory holds a few hundred small PEM files; anything else (empty
+        // procfs files, huge files, a directory of thousands) is not one.
+        let mut paths: Vec<PathBuf> = entries.flatten().take(4096).map(|e| e.path()).collect();
         paths.sort();
         for p in paths {
-            if p.is_file() {
+            let usable = std::fs::metadata(&p)
+                .is_ok_and(|m| m.is_file() && m.len() > 0 && m.len() <= 1 << 20);
+            if usable {
                 self.add_file(&p);
             }
         }
@@ -149,12 +153,7 @@ impl Roots {
 
 /// A file of at most 16 MiB (a full Mozilla bundle is about 220 KiB).
 fn read_limited(path: &Path) -> Option<Vec<u8>> {
-    use std::io::Read;
-    let f = std::fs::File::open(path).ok()?;
-    let size = f.metadata().map_or(0, |m| m.len()).min(16 << 20);
-    let mut buf = Vec::with_capacity(size as usize + 1);
-    f.take(16 << 20).read_to_end(&mut buf).ok()?;
-    Some(buf)
+    crate::fsutil::read_regular(path, 16 << 20).ok()
 }
 
 /// Loads the roots in SPEC order. An empty result means no TLS is possible.

@@ -311,3 +311,64 @@ fn closed_stdout_is_not_a_crash() {
     let status = child.wait().unwrap();
     assert!(status.code().is_some(), "killed by a signal: {status:?}");
 }
+
+/// Hostile or broken settings: never a panic (exit 134) or a hang, always the not-found answer.
+/// aws-config itself panics on a bad AWS_MAX_ATTEMPTS/AWS_RETRY_MODE and reads the shared
+/// config files whole and blocking, so the helper validates those first.
+#[test]
+fn hostile_settings_neither_panic_nor_hang() {
+    let base = Env::new()
+        .with("AWS_ENDPOINT_URL_ECR", "https://127.0.0.1:9")
+        .with("AWS_ECR_TIMEOUT", "3");
+    let fifo = base.dir().join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let fifo = fifo.to_str().unwrap().to_owned();
+    let cases: &[(&str, &str)] = &[
+        ("AWS_MAX_ATTEMPTS", "abc"),
+        ("AWS_MAX_ATTEMPTS", "0"),
+        ("AWS_MAX_ATTEMPTS", "99999999999"),
+        ("AWS_RETRY_MODE", "zzz"),
+        ("SSL_CERT_DIR", "/proc"),
+        ("AWS_CA_BUNDLE", "/dev/zero"),
+        ("AWS_CA_BUNDLE", &fifo),
+        ("SSL_CERT_FILE", &fifo),
+        ("AWS_CONFIG_FILE", &fifo),
+        ("AWS_CONFIG_FILE", "/dev/zero"),
+        ("AWS_SHARED_CREDENTIALS_FILE", &fifo),
+        ("AWS_ENDPOINT_URL_ECR", "::::"),
+        ("HTTPS_PROXY", "http://[::"),
+        ("AWS_ECR_TIMEOUT", "1e309"),
+    ];
+    for (k, v) in cases {
+        let env = Env::new()
+            .with("AWS_ENDPOINT_URL_ECR", "https://127.0.0.1:9")
+            .with("AWS_ECR_TIMEOUT", "3")
+            .with(k, v);
+        let out = env.run(&["get"], ECR_HOST.as_bytes());
+        assert_eq!(out.stdout_str(), NOT_FOUND, "{k}={v}: {out}");
+        assert_eq!(out.code, 1, "{k}={v}");
+        assert!(out.stderr.is_empty(), "{k}={v}: {out}");
+        assert!(
+            out.elapsed < Duration::from_secs(8),
+            "{k}={v}: {:?}",
+            out.elapsed
+        );
+        let out = env.run(&["list"], b"");
+        assert_eq!(out.code, 0, "list with {k}={v}: {out}");
+    }
+    // A FIFO planted as the cache file is refused, not waited on.
+    let env = Env::new()
+        .with("AWS_ENDPOINT_URL_ECR", "http://127.0.0.1:9")
+        .with("AWS_ECR_TIMEOUT", "3");
+    std::fs::create_dir_all(env.cache_dir()).unwrap();
+    let c = std::ffi::CString::new(env.cache_file().to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let out = env.run(&["get"], ECR_HOST.as_bytes());
+    assert_eq!(out.stdout_str(), NOT_FOUND);
+    assert!(out.elapsed < Duration::from_secs(8), "{:?}", out.elapsed);
+    let out = env.run(&["list"], b"");
+    assert_eq!((out.stdout_str().as_str(), out.code), ("{}\n", 0));
+}

@@ -7,6 +7,9 @@
 #[path = "../../src/cache.rs"]
 mod cache;
 #[allow(dead_code)]
+#[path = "../../src/fsutil.rs"]
+mod fsutil;
+#[allow(dead_code)]
 #[path = "../../src/json.rs"]
 mod json;
 #[allow(dead_code)]
