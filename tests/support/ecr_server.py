@@ -694,12 +694,15 @@ class ConnectHandler(socketserver.BaseRequestHandler):
             self.pump(client, upstream)
 
     def pump(self, a: socket.socket, b: socket.socket) -> None:
-        """Copy bytes both ways until one side closes (or the server stops)."""
+        """Copy bytes both ways until both sides have closed (or the server stops). An EOF from
+        one side is passed on as a half-close (shutdown SHUT_WR), as real proxies do, so a peer
+        still sending its last bytes is not cut off."""
         a.setblocking(False)
         b.setblocking(False)
         peers = {a: b, b: a}
-        while not self.server.state.stopping.is_set():
-            readable, _, _ = select.select(list(peers), [], [], 0.5)
+        open_readers = {a, b}
+        while open_readers and not self.server.state.stopping.is_set():
+            readable, _, _ = select.select(list(open_readers), [], [], 0.5)
             for sock in readable:
                 try:
                     data = sock.recv(65536)
@@ -708,7 +711,12 @@ class ConnectHandler(socketserver.BaseRequestHandler):
                 except OSError:
                     return
                 if not data:
-                    return
+                    open_readers.discard(sock)
+                    try:
+                        peers[sock].shutdown(socket.SHUT_WR)
+                    except OSError:
+                        pass
+                    continue
                 try:
                     peers[sock].setblocking(True)
                     peers[sock].sendall(data)
