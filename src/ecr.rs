@@ -94,6 +94,7 @@ fn retry_config(cfg: &Config, profile: &crate::profile::Properties) -> RetryConf
 /// Loads the SDK configuration for `region`, bounded by `remaining` per operation.
 pub async fn load_config(
     cfg: &Config,
+    profile: &crate::profile::Properties,
     region: &str,
     remaining: Duration,
 ) -> Result<SdkConfig, EcrError> {
@@ -107,7 +108,6 @@ pub async fn load_config(
             )));
         }
     }
-    let profile = crate::profile::load(&cfg.config_file, &cfg.credentials_file, &cfg.profile);
     let roots = crate::tls::RootsConfig {
         aws_ca_bundle: cfg.aws_ca_bundle.clone(),
         profile_ca_bundle: profile
@@ -123,7 +123,7 @@ pub async fn load_config(
         .connect_timeout(CONNECT_TIMEOUT.min(remaining))
         .operation_timeout(remaining)
         .build();
-    let retries = retry_config(cfg, &profile);
+    let retries = retry_config(cfg, profile);
     let http = crate::http::client(roots);
     let defaults = || {
         let loader = aws_config::defaults(BehaviorVersion::latest())
@@ -140,7 +140,7 @@ pub async fn load_config(
     };
     let mut loader = defaults();
     if cfg.env_keys.is_none() {
-        if let Some(role) = role_with_duration(&profile, defaults).await {
+        if let Some(role) = role_with_duration(profile, defaults).await {
             loader = loader.credentials_provider(role);
         }
     }
@@ -169,6 +169,9 @@ async fn role_with_duration(
     use aws_credential_types::provider::SharedCredentialsProvider;
     let role_arn = profile.get("role_arn")?;
     let seconds: u64 = profile.get("duration_seconds")?.trim().parse().ok()?;
+    if !profile.contains_key("source_profile") && !profile.contains_key("credential_source") {
+        return None; // e.g. web_identity_token_file: the SDK's own provider handles it
+    }
     let sdk = defaults().load().await;
     let source: SharedCredentialsProvider = match (
         profile.get("source_profile"),
@@ -220,7 +223,11 @@ async fn role_with_duration(
 
 /// Resolves credentials once through the configured chain, then IMDSv1 when the chain failed
 /// and the instance metadata service refuses IMDSv2 tokens.
-pub async fn credentials(cfg: &Config, sdk: &SdkConfig) -> Result<Credentials, EcrError> {
+pub async fn credentials(
+    cfg: &Config,
+    profile: &crate::profile::Properties,
+    sdk: &SdkConfig,
+) -> Result<Credentials, EcrError> {
     let provider = sdk
         .credentials_provider()
         .ok_or(EcrError::NoCredentialsProvider)?;
@@ -229,9 +236,8 @@ pub async fn credentials(cfg: &Config, sdk: &SdkConfig) -> Result<Credentials, E
         Err(e) => EcrError::Credentials(DisplayErrorContext(&e).to_string()),
     };
     if cfg.env_keys.is_none() && !cfg.env_federated {
-        let profile = crate::profile::load(&cfg.config_file, &cfg.credentials_file, &cfg.profile);
-        let ep = (!crate::profile::has_credentials(&profile))
-            .then(|| crate::imds::endpoint(&profile))
+        let ep = (!crate::profile::has_credentials(profile))
+            .then(|| crate::imds::endpoint(profile))
             .flatten();
         if let Some(ep) = ep {
             if let Some(c) = crate::imds::v1_credentials(&ep).await {

@@ -10,6 +10,7 @@ use crate::cache::{Cache, Entry, Keys, TryLock, WRITE_LOCK_WAIT};
 use crate::config::Config;
 use crate::ecr::{self, EcrError, Fetched, PUBLIC_REGION};
 use crate::log;
+use crate::profile::Properties;
 use crate::registry::{self, Registry};
 use crate::timefmt;
 use crate::token::{self, Credentials};
@@ -32,18 +33,8 @@ pub struct Helper<'a> {
     cfg: &'a Config,
     cache: Option<Cache>,
     deadline: Instant,
-}
-
-/// The access key ID the SDK would resolve, when it can be known without the SDK (D8).
-pub fn local_access_key(cfg: &Config) -> Option<String> {
-    if let Some(keys) = &cfg.env_keys {
-        return Some(keys.access_key_id.clone());
-    }
-    if cfg.env_federated {
-        return None;
-    }
-    let props = crate::profile::load(&cfg.config_file, &cfg.credentials_file, &cfg.profile);
-    crate::profile::static_access_key(&props).map(str::to_owned)
+    /// The selected profile, read from the shared files at most once per invocation.
+    profile: std::cell::OnceCell<Properties>,
 }
 
 fn keys_for(registry: &Registry, akid: &str) -> Keys {
@@ -93,7 +84,29 @@ impl<'a> Helper<'a> {
             cfg,
             cache,
             deadline,
+            profile: std::cell::OnceCell::new(),
         }
+    }
+
+    fn profile(&self) -> &Properties {
+        self.profile.get_or_init(|| {
+            crate::profile::load(
+                &self.cfg.config_file,
+                &self.cfg.credentials_file,
+                &self.cfg.profile,
+            )
+        })
+    }
+
+    /// The access key ID the SDK would resolve, when it can be known without the SDK (D8).
+    fn local_access_key(&self) -> Option<String> {
+        if let Some(keys) = &self.cfg.env_keys {
+            return Some(keys.access_key_id.clone());
+        }
+        if self.cfg.env_federated {
+            return None;
+        }
+        crate::profile::static_access_key(self.profile()).map(str::to_owned)
     }
 
     fn remaining(&self) -> Duration {
@@ -208,7 +221,7 @@ impl<'a> Helper<'a> {
             ],
         );
         if self.cache.is_some() {
-            if let Some(akid) = local_access_key(self.cfg) {
+            if let Some(akid) = self.local_access_key() {
                 if let Some(c) = self.fresh(&keys_for(&registry, &akid)) {
                     log::debug(
                         "Using cached token (local identity)",
@@ -236,14 +249,14 @@ impl<'a> Helper<'a> {
             Registry::Private { region, .. } => region.as_str(),
             Registry::Public { .. } => PUBLIC_REGION,
         };
-        let sdk = match ecr::load_config(self.cfg, region, self.remaining()).await {
+        let sdk = match ecr::load_config(self.cfg, self.profile(), region, self.remaining()).await {
             Ok(sdk) => sdk,
             Err(e) => {
                 log::error(&e.to_string(), &[]);
                 return None;
             }
         };
-        let creds = match ecr::credentials(self.cfg, &sdk).await {
+        let creds = match ecr::credentials(self.cfg, self.profile(), &sdk).await {
             Ok(c) => c,
             Err(e) => {
                 log::error(
@@ -338,16 +351,14 @@ impl<'a> Helper<'a> {
     /// Best effort: the default registry of the configured region, then ECR Public.
     async fn prime(&self) {
         let region = self.cfg.env_region.clone().or_else(|| {
-            crate::profile::load(
-                &self.cfg.config_file,
-                &self.cfg.credentials_file,
-                &self.cfg.profile,
-            )
-            .remove("region")
-            .filter(|r| !r.is_empty())
+            self.profile()
+                .get("region")
+                .filter(|r| !r.is_empty())
+                .cloned()
         });
         let sdk = match ecr::load_config(
             self.cfg,
+            self.profile(),
             region.as_deref().unwrap_or(PUBLIC_REGION),
             self.remaining(),
         )
@@ -359,7 +370,7 @@ impl<'a> Helper<'a> {
                 return;
             }
         };
-        let creds = match ecr::credentials(self.cfg, &sdk).await {
+        let creds = match ecr::credentials(self.cfg, self.profile(), &sdk).await {
             Ok(c) => c,
             Err(e) => {
                 log::warn(
