@@ -1,11 +1,12 @@
 //! The HTTP client every AWS call uses (ECR, ECR Public, STS, SSO, IMDS, ECS).
 //!
 //! rustls with ring, proxies as Go reads them (`HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, loopback
-//! never proxied), and CA roots loaded
-//! lazily: a plain `http://` endpoint (IMDS, container credentials, a test server) never loads
+//! never proxied, an unusable proxy refused rather than bypassed: src/proxy.rs), and CA roots
+//! loaded lazily: a plain `http://` endpoint (IMDS, container credentials, a test server) never loads
 //! roots, and a TLS connection with no roots at all fails with a clear error instead of the
 //! panic the SDK's client would hit.
 
+use crate::proxy::{ProxyEnv, Route};
 use crate::tls::{self, RootsConfig};
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
@@ -20,69 +21,35 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use std::sync::{Arc, OnceLock};
 
-/// A non-empty environment variable, upper case first, as Go's `httpproxy` reads them.
-fn env_either(upper: &str, lower: &str) -> Option<String> {
-    [upper, lower]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+/// The connector configuration for one route: no proxy, or exactly this proxy for every
+/// request of the connector's scheme (the [`ProxyEnv`] already applied `NO_PROXY`).
+fn proxy_config(https: bool, proxy: Option<&str>) -> ProxyConfig {
+    let parsed = match proxy {
+        None => return ProxyConfig::disabled(),
+        Some(url) if https => ProxyConfig::https(url),
+        Some(url) => ProxyConfig::http(url),
+    };
+    // `ProxyEnv::checked` ran the same parser: an error here cannot happen, and would be a
+    // connection error, never a silent direct connection.
+    parsed.unwrap_or_else(|_| ProxyConfig::disabled())
 }
 
-/// The proxy for one scheme, as Go's `http.ProxyFromEnvironment` decides it: `HTTPS_PROXY` for
-/// `https://`, `HTTP_PROXY` for `http://`, a bare `host:port` meaning `http://host:port`,
-/// `NO_PROXY` (`*` for everything), and never for localhost or loopback addresses.
-pub fn proxy_config(https: bool) -> ProxyConfig {
-    let url = if https {
-        env_either("HTTPS_PROXY", "https_proxy")
-    } else {
-        env_either("HTTP_PROXY", "http_proxy")
-    };
-    let Some(url) = url else {
-        return ProxyConfig::disabled();
-    };
-    let no_proxy = env_either("NO_PROXY", "no_proxy").unwrap_or_default();
-    if no_proxy.split(',').any(|r| r.trim() == "*") {
-        return ProxyConfig::disabled();
-    }
-    let url = if url.contains("://") {
-        url
-    } else {
-        format!("http://{url}")
-    };
-    let parsed = if https {
-        ProxyConfig::https(url.as_str())
-    } else {
-        ProxyConfig::http(url.as_str())
-    };
-    match parsed {
-        Ok(cfg) => {
-            let mut rules: Vec<&str> = no_proxy
-                .split(',')
-                .map(str::trim)
-                .filter(|r| !r.is_empty())
-                .collect();
-            rules.extend(["localhost", "127.0.0.0/8", "::1"]);
-            cfg.no_proxy(rules.join(","))
-        }
-        Err(e) => {
-            crate::log::warn(
-                "Ignoring an invalid proxy setting",
-                &[
-                    ("proxy", &crate::log::redact_url(&url)),
-                    ("error", &e.to_string()),
-                ],
-            );
-            ProxyConfig::disabled()
-        }
-    }
+/// The proxy environment, with URLs the HTTP client cannot parse marked unusable.
+fn proxy_env() -> ProxyEnv {
+    ProxyEnv::from_env().checked(|url| {
+        ProxyConfig::http(url)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
 }
 
 /// A connector builder with the settings, sleep and proxy configuration every connector shares.
 fn base_builder(
     settings: Option<&HttpConnectorSettings>,
     components: Option<&RuntimeComponents>,
-    https: bool,
+    proxy: ProxyConfig,
 ) -> aws_smithy_http_client::ConnectorBuilder {
-    let mut b = Connector::builder().proxy_config(proxy_config(https));
+    let mut b = Connector::builder().proxy_config(proxy);
     b.set_connector_settings(settings.cloned());
     if let Some(c) = components {
         b.set_sleep_impl(c.sleep_impl());
@@ -90,10 +57,47 @@ fn base_builder(
     b
 }
 
-/// The TLS client, built on the first `https://` request.
-type TlsCell = Arc<OnceLock<Result<SharedHttpClient, String>>>;
+/// The clients of one transport (plain or TLS): direct, and through the environment's proxy
+/// for that scheme when one is usable.
+#[derive(Debug, Clone)]
+struct Routes {
+    direct: SharedHttpClient,
+    proxied: Option<SharedHttpClient>,
+}
 
-fn build_tls_client(cfg: &RootsConfig) -> Result<SharedHttpClient, String> {
+impl Routes {
+    /// The client for `route`; `None` for a refusal.
+    fn pick(&self, route: &Route) -> Option<&SharedHttpClient> {
+        match route {
+            Route::Direct => Some(&self.direct),
+            Route::Proxy(_) => self.proxied.as_ref(),
+            Route::Refuse(_) => None,
+        }
+    }
+}
+
+/// The TLS clients, built on the first `https://` request.
+type TlsCell = Arc<OnceLock<Result<Routes, String>>>;
+
+/// One TLS client with `proxy` (or none).
+fn tls_client(context: &TlsContext, proxy: Option<String>) -> SharedHttpClient {
+    let context = context.clone();
+    Builder::new().build_with_connector_fn(move |settings, components| {
+        base_builder(settings, components, proxy_config(true, proxy.as_deref()))
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
+            .tls_context(context.clone())
+            .build()
+    })
+}
+
+/// One plain-HTTP client with `proxy` (or none).
+fn plain_client(proxy: Option<String>) -> SharedHttpClient {
+    Builder::new().build_with_connector_fn(move |settings, components| {
+        base_builder(settings, components, proxy_config(false, proxy.as_deref())).build_http()
+    })
+}
+
+fn build_tls_client(cfg: &RootsConfig, proxy: Option<String>) -> Result<Routes, String> {
     let roots = tls::load(cfg);
     let where_ = tls::describe(&roots.source);
     if roots.certs.is_empty() {
@@ -114,54 +118,82 @@ fn build_tls_client(cfg: &RootsConfig) -> Result<SharedHttpClient, String> {
         .with_trust_store(TrustStore::empty().with_pem_certificate(roots.to_pem()))
         .build()
         .map_err(|e| format!("TLS configuration: {e}"))?;
-    Ok(
-        Builder::new().build_with_connector_fn(move |settings, components| {
-            base_builder(settings, components, true)
-                .tls_provider(Provider::Rustls(CryptoMode::Ring))
-                .tls_context(context.clone())
-                .build()
-        }),
-    )
+    Ok(Routes {
+        direct: tls_client(&context, None),
+        proxied: proxy.map(|p| tls_client(&context, Some(p))),
+    })
 }
 
-/// Sends `http://` requests on a plain connector and everything else on the lazy TLS one.
+/// Sends each request direct or through the proxy as [`ProxyEnv::route`] decides (refusing
+/// it when the proxy is unusable), `http://` on a plain connector and everything else on the
+/// lazy TLS one.
 #[derive(Debug)]
 struct Dispatch {
-    plain: SharedHttpConnector,
+    plain: Routes,
     tls: TlsCell,
     roots: Arc<RootsConfig>,
+    proxies: Arc<ProxyEnv>,
     settings: HttpConnectorSettings,
     components: RuntimeComponents,
 }
 
+/// A connector error that fails the request without connecting anywhere.
+fn fail(msg: String) -> HttpConnectorFuture {
+    HttpConnectorFuture::ready(Err(ConnectorError::other(msg.into(), None)))
+}
+
 impl HttpConnector for Dispatch {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        if request.uri().starts_with("http://") {
-            return self.plain.call(request);
+        let route = self.proxies.route(request.uri());
+        if let Route::Refuse(why) = &route {
+            crate::log::error(
+                "Not connecting: the proxy setting cannot be used, and going around it is not allowed",
+                &[
+                    ("url", &crate::log::redact_url(request.uri())),
+                    ("error", why),
+                ],
+            );
+            return fail(format!("proxy unusable: {why}"));
         }
-        match self.tls.get_or_init(|| build_tls_client(&self.roots)) {
-            Ok(client) => client
+        let routes = if request.uri().starts_with("http://") {
+            &self.plain
+        } else {
+            let https_proxy = self.proxies.usable(true).map(str::to_owned);
+            match self
+                .tls
+                .get_or_init(|| build_tls_client(&self.roots, https_proxy))
+            {
+                Ok(routes) => routes,
+                Err(msg) => return fail(msg.clone()),
+            }
+        };
+        match routes.pick(&route) {
+            Some(client) => client
                 .http_connector(&self.settings, &self.components)
                 .call(request),
-            Err(msg) => {
-                HttpConnectorFuture::ready(Err(ConnectorError::other(msg.clone().into(), None)))
-            }
+            None => fail("no client for the proxy route".to_owned()),
         }
     }
 }
 
-/// The shared client: plain HTTP ready at once, TLS built on first use.
+/// The shared client: plain HTTP ready at once, TLS built on first use, proxies as Go's
+/// `ProxyFromEnvironment` chooses them.
 pub fn client(roots: RootsConfig) -> SharedHttpClient {
-    let plain = Builder::new().build_with_connector_fn(|settings, components| {
-        base_builder(settings, components, false).build_http()
-    });
+    let proxies = Arc::new(proxy_env());
+    let plain = Routes {
+        direct: plain_client(None),
+        proxied: proxies
+            .usable(false)
+            .map(|p| plain_client(Some(p.to_owned()))),
+    };
     let tls: TlsCell = Arc::new(OnceLock::new());
     let roots = Arc::new(roots);
     http_client_fn(move |settings, components| {
         SharedHttpConnector::new(Dispatch {
-            plain: plain.http_connector(settings, components),
+            plain: plain.clone(),
             tls: tls.clone(),
             roots: roots.clone(),
+            proxies: proxies.clone(),
             settings: settings.clone(),
             components: components.clone(),
         })

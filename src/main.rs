@@ -13,6 +13,7 @@ mod kubelet;
 mod log;
 mod profile;
 mod protocol;
+mod proxy;
 mod registry;
 mod secret;
 mod timefmt;
@@ -40,11 +41,28 @@ fn main() {
             }
         }
     };
-    // A closed stdout or stderr (EPIPE) is not worth a panic: the exit code still tells.
-    let _ = std::io::stdout().lock().write_all(&outcome.stdout);
-    let _ = std::io::stdout().lock().flush();
+    let code = match write_stdout(&outcome.stdout) {
+        Ok(()) => outcome.code,
+        Err(e) => {
+            log::error(
+                "Could not write the answer to stdout",
+                &[("error", &e.to_string())],
+            );
+            1
+        }
+    };
+    // Like Go's helper, a failed write on stderr (only `-h` writes there) changes nothing.
     if !outcome.stderr.is_empty() {
         let _ = std::io::stderr().lock().write_all(&outcome.stderr);
     }
-    std::process::exit(outcome.code);
+    std::process::exit(code);
+}
+
+/// Writes and flushes the answer on stdout. An error (a full disk, `EPIPE` from a closed pipe:
+/// Rust ignores `SIGPIPE`, so it is an error here, never a signal) makes the run a failure, exit
+/// 1, as in Go, where a failed write of the answer is a non-zero exit.
+fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()
 }

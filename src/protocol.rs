@@ -94,7 +94,8 @@ pub fn parse_args(args: &[OsString]) -> Action {
             None if flag == "v" => return Action::Banner,
             Some(("v", value)) if is_true(value) => return Action::Banner,
             None if matches!(flag, "h" | "help") => return Action::Help,
-            None if flag == "version" => return Action::Version,
+            // D2: `--version`/`-version` alone; with more arguments it is the usage line.
+            None if flag == "version" && args.len() == 1 => return Action::Version,
             _ => {}
         }
     }
@@ -284,12 +285,100 @@ pub fn parse_store(bytes: &[u8]) -> Result<StoreMsg, String> {
     let Some(first) = first else {
         return Err("EOF".to_owned());
     };
-    let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<StoreMsg>();
+    let bytes = go_lossy_strings(bytes);
+    let mut stream = serde_json::Deserializer::from_slice(&bytes).into_iter::<StoreMsg>();
     match stream.next() {
         Some(Ok(msg)) => Ok(msg),
         None => Err("EOF".to_owned()),
-        Some(Err(e)) => Err(go_json_error(&e, bytes, first)),
+        Some(Err(e)) => Err(go_json_error(&e, &bytes, first)),
     }
+}
+
+/// The input with what Go's `encoding/json` decodes to U+FFFD made acceptable to serde_json:
+/// inside string literals, every byte of an invalid UTF-8 sequence becomes U+FFFD and a
+/// `\uXXXX` escape of a lone surrogate becomes `\ufffd`. Bytes outside strings are kept, so
+/// syntax errors still name the byte Go names.
+fn go_lossy_strings(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut in_string = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        i += match (in_string, b) {
+            (false, _) | (true, b'"') => {
+                in_string ^= b == b'"';
+                out.push(b);
+                1
+            }
+            (true, b'\\') => copy_escape(&bytes[i..], &mut out),
+            (true, 0x00..=0x7f) => {
+                out.push(b);
+                1
+            }
+            (true, _) => copy_utf8(&bytes[i..], &mut out),
+        };
+    }
+    out
+}
+
+/// Copies the UTF-8 character at the start of `rest`, or writes U+FFFD for its first byte
+/// when that byte does not start a valid sequence (Go's `utf8.DecodeRune` width 1). Returns the
+/// bytes consumed.
+fn copy_utf8(rest: &[u8], out: &mut Vec<u8>) -> usize {
+    let head = &rest[..rest.len().min(4)];
+    let valid = match std::str::from_utf8(head) {
+        Ok(s) => s,
+        Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default(),
+    };
+    match valid.chars().next() {
+        Some(c) => {
+            out.extend_from_slice(&head[..c.len_utf8()]);
+            c.len_utf8()
+        }
+        None => {
+            out.extend_from_slice("\u{fffd}".as_bytes());
+            1
+        }
+    }
+}
+
+/// The value of the four hex digits at the start of `s`, if they are there.
+fn hex4(s: &[u8]) -> Option<u16> {
+    let digits = std::str::from_utf8(s.get(..4)?).ok()?;
+    if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u16::from_str_radix(digits, 16).ok()
+}
+
+/// Copies the escape at the start of `rest` (which begins with a backslash). A `\uXXXX` lone
+/// surrogate (one not followed by its pair, as Go's `unquote` pairs them) becomes `\ufffd`.
+/// Returns the bytes consumed.
+fn copy_escape(rest: &[u8], out: &mut Vec<u8>) -> usize {
+    let unit = match rest.get(1) {
+        Some(b'u') => hex4(&rest[2..]),
+        _ => None,
+    };
+    let Some(unit) = unit else {
+        let n = rest.len().min(2);
+        out.extend_from_slice(&rest[..n]);
+        return n;
+    };
+    let n = match unit {
+        0xd800..=0xdbff
+            if rest.get(6..8) == Some(b"\\u")
+                && hex4(&rest[8..]).is_some_and(|low| (0xdc00..=0xdfff).contains(&low)) =>
+        {
+            12
+        }
+        0xd800..=0xdfff => {
+            out.extend_from_slice(b"\\ufffd");
+            return 6;
+        }
+        _ => 6,
+    };
+    out.extend_from_slice(&rest[..n]);
+    n
 }
 
 fn quote_char(c: u8) -> String {
@@ -498,6 +587,9 @@ mod tests {
         }
         assert_eq!(parse_args(&args(&["get", "-v"])), Action::Usage);
         assert_eq!(parse_args(&args(&["--", "get"])), Action::Usage);
+        for v in ["--version", "-version", "version"] {
+            assert_eq!(parse_args(&args(&[v, "x"])), Action::Usage, "{v} x");
+        }
     }
 
     #[test]
@@ -581,6 +673,60 @@ mod tests {
         let m = parse_store(b"null").unwrap();
         assert!(m.server_url.is_empty());
         assert!(!format!("{m:?}").contains('s') || format!("{:?}", m.secret) == "[redacted]");
+    }
+
+    /// Go's `encoding/json` turns invalid UTF-8 and lone surrogate escapes inside strings into
+    /// U+FFFD (one per invalid byte) instead of failing (issue 11).
+    #[test]
+    fn store_strings_decode_lossily_like_go() {
+        let url = |b: &[u8]| parse_store(b).map(|m| m.server_url);
+        let ok = |s: &str| Ok(s.to_owned());
+        assert_eq!(url(b"{\"ServerURL\":\"a\xffb\"}"), ok("a\u{fffd}b"));
+        // A truncated 4-byte sequence is three invalid bytes to Go, not one.
+        assert_eq!(
+            url(b"{\"ServerURL\":\"\xf0\x9f\x98\"}"),
+            ok("\u{fffd}\u{fffd}\u{fffd}")
+        );
+        // UTF-8-encoded surrogates and overlong forms are invalid bytes too.
+        assert_eq!(
+            url(b"{\"ServerURL\":\"\xed\xa0\x80\xc0\xaf\"}"),
+            ok(&"\u{fffd}".repeat(5))
+        );
+        assert_eq!(
+            url(b"{\"ServerURL\":\"\xf0\x9f\x98\x80\xc3\xa9\"}"),
+            ok("\u{1f600}\u{e9}")
+        );
+        assert_eq!(url(br#"{"ServerURL":"\ud800"}"#), ok("\u{fffd}"));
+        assert_eq!(url(br#"{"ServerURL":"\udc00x"}"#), ok("\u{fffd}x"));
+        assert_eq!(url(br#"{"ServerURL":"\ud800\u0041"}"#), ok("\u{fffd}A"));
+        assert_eq!(
+            url(br#"{"ServerURL":"\ud800\ud83d\ude00"}"#),
+            ok("\u{fffd}\u{1f600}")
+        );
+        assert_eq!(
+            url(br#"{"ServerURL":"\uD83D\uDE00\\ud800"}"#),
+            ok("\u{1f600}\\ud800")
+        );
+        // Keys too: a mangled key matches no field and is skipped.
+        let m =
+            parse_store(b"{\"User\xffname\":\"x\",\"Username\":\"\\udfff\",\"ServerURL\":\"h\"}")
+                .unwrap();
+        assert_eq!(m.username, "\u{fffd}");
+        // Outside strings an invalid byte is still Go's syntax error, naming that byte.
+        assert_eq!(
+            parse_store(b"\xff").err().unwrap_or_default(),
+            "invalid character '\u{ff}' looking for beginning of value"
+        );
+        assert_eq!(
+            parse_store(b"{\"ServerURL\":\"\xff")
+                .err()
+                .unwrap_or_default(),
+            "unexpected EOF"
+        );
+        assert_eq!(
+            parse_store(b"\"\xff\\ud800\"").err().unwrap_or_default(),
+            "json: cannot unmarshal string into Go value of type credentials.Credentials"
+        );
     }
 }
 

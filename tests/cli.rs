@@ -372,3 +372,84 @@ fn hostile_settings_neither_panic_nor_hang() {
     let out = env.run(&["list"], b"");
     assert_eq!((out.stdout_str().as_str(), out.code), ("{}\n", 0));
 }
+
+/// D2 covers `--version`/`-version` alone; with another argument it is "two or more args
+/// otherwise": the usage line, exit 1 (issue 11).
+#[test]
+fn version_flag_with_more_arguments_prints_usage() {
+    let env = Env::new();
+    for args in [
+        &["--version", "x"][..],
+        &["-version", "get"],
+        &["--version", "--version"],
+    ] {
+        let out = env.run(args, b"");
+        assert_eq!(
+            out.stdout_str(),
+            "Usage: docker-credential-ecr-login <store|get|erase|list|version>\n",
+            "{args:?}"
+        );
+        assert_eq!(out.code, 1, "{args:?}");
+        assert!(out.stderr.is_empty(), "{args:?}: {out}");
+    }
+}
+
+/// The exit status of `args` with `stdout` as its standard output and an empty stdin.
+fn status_with_stdout(env: &Env, args: &[&str], stdout: std::process::Stdio) -> i32 {
+    let status = env
+        .command(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(stdout)
+        .status()
+        .unwrap();
+    assert!(
+        status.code().is_some(),
+        "{args:?}: killed by a signal: {status:?}"
+    );
+    status.code().unwrap_or(-1)
+}
+
+/// An answer that cannot be written is a failure, exit 1, as in Go (issue 11): a full device
+/// (ENOSPC) or a pipe whose reader is gone (EPIPE, never a SIGPIPE death).
+#[test]
+fn unwritable_stdout_exits_1() {
+    let env = Env::new().no_credentials();
+    let answers: &[&[&str]] = &[&["list"], &["version"], &["--version"], &["-v"]];
+    for args in answers {
+        assert_eq!(
+            status_with_stdout(&env, args, std::process::Stdio::null()),
+            0,
+            "{args:?}"
+        );
+    }
+    if std::path::Path::new("/dev/full").exists() {
+        for args in answers {
+            let full = std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap();
+            assert_eq!(
+                status_with_stdout(&env, args, full.into()),
+                1,
+                "{args:?} >/dev/full"
+            );
+        }
+    } else {
+        eprintln!("SKIPPED the /dev/full half: this system has no /dev/full");
+    }
+    for args in answers {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        assert_eq!(
+            status_with_stdout(&env, args, writer.into()),
+            1,
+            "{args:?} | closed pipe"
+        );
+    }
+    // Nothing to write, nothing to fail: `-h` answers on stderr only.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .unwrap();
+    assert_eq!(status_with_stdout(&env, &["-h"], full.into()), 0);
+}

@@ -1240,3 +1240,185 @@ fn ca_empty_ssl_cert_file_fails_cleanly() {
         "the log says why:\n{log}"
     );
 }
+
+// -- Proxy rules as Go's (issue 11) ------------------------------------------
+
+/// A name `/etc/hosts` maps to 127.0.0.1 only (not `localhost`, which Go never proxies), so a
+/// test can use a host name that is not loopback to Go's proxy rules and yet reaches a loopback
+/// server directly, with no DNS query. Read only; `None` when the system has none.
+fn loopback_alias() -> Option<String> {
+    let hosts = std::fs::read_to_string("/etc/hosts").ok()?;
+    let mut v4: Vec<&str> = Vec::new();
+    let mut other: Vec<&str> = Vec::new();
+    for line in hosts.lines() {
+        let mut fields = line.split('#').next().unwrap_or("").split_whitespace();
+        let Some(addr) = fields.next() else { continue };
+        let names = if addr == "127.0.0.1" {
+            &mut v4
+        } else {
+            &mut other
+        };
+        names.extend(fields);
+    }
+    v4.into_iter()
+        .find(|n| {
+            !n.eq_ignore_ascii_case("localhost")
+                && !other.iter().any(|o| o.eq_ignore_ascii_case(n))
+                && n.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
+        })
+        .map(str::to_ascii_lowercase)
+}
+
+/// A TLS server on 127.0.0.1 with the recording CONNECT proxy, its certificate also valid for
+/// `alias`.
+struct AliasSetup {
+    _dir: tempfile::TempDir,
+    ca: TestCa,
+    server: EcrServer,
+    alias: String,
+}
+
+/// Start an [`AliasSetup`], or skip the calling test.
+macro_rules! alias_setup {
+    () => {{
+        let _ = require_python!();
+        let Some(alias) = loopback_alias() else {
+            common::skip("no /etc/hosts name maps to 127.0.0.1 alone (besides localhost)");
+            return;
+        };
+        let dir = tempfile::tempdir().expect("tempdir for the test CA");
+        let ca = TestCa::generate(dir.path(), &[alias.as_str(), "127.0.0.1"]);
+        let server = require_server!(ServerOpts {
+            connect_proxy: true,
+            ..ServerOpts::tls("127.0.0.1", &ca)
+        });
+        AliasSetup {
+            _dir: dir,
+            ca,
+            server,
+            alias,
+        }
+    }};
+}
+
+impl AliasSetup {
+    /// `https://<alias>:<port>`: the test server, by a name Go's rules proxy.
+    fn endpoint(&self) -> String {
+        format!("https://{}:{}", self.alias, self.server.port())
+    }
+
+    /// Keys, the test CA, the endpoint by its alias and `HTTPS_PROXY` = the recording proxy.
+    fn env(&self) -> Env {
+        keyed_env()
+            .with("SSL_CERT_FILE", &self.ca.ca_pem)
+            .with("AWS_ENDPOINT_URL_ECR", self.endpoint())
+            .with("HTTPS_PROXY", self.server.proxy_url())
+    }
+}
+
+/// `NO_PROXY` entries with a port, with a leading `.` or `*.`, in upper case, and `*`, matched
+/// as Go matches them (x/net/http/httpproxy): `host:port` bypasses the proxy only on that
+/// port, `.host` and `*.host` only for subdomains.
+#[test]
+fn no_proxy_entries_match_like_go() {
+    let t = alias_setup!();
+    let (alias, port) = (t.alias.as_str(), t.server.port());
+    let via_proxy = vec![format!("{alias}:{port}")];
+    let direct: Vec<String> = Vec::new();
+    let mut cases = vec![
+        (String::new(), &via_proxy),
+        (format!("{alias}:{port}"), &direct),
+        (
+            format!(" example.com , {}:{port} ", alias.to_uppercase()),
+            &direct,
+        ),
+        (format!("{alias}:443"), &via_proxy),
+        (alias.to_string(), &direct),
+        (format!(".{alias}"), &via_proxy),
+        (format!("*.{alias}"), &via_proxy),
+        ("*".to_string(), &direct),
+        (format!("{alias}.example,10.0.0.0/8,127.0.0.2"), &via_proxy),
+    ];
+    if let Some((_, parent)) = alias.split_once('.') {
+        cases.push((format!("*.{parent}"), &direct));
+        cases.push((format!(".{parent}:{port}"), &direct));
+    }
+    for (no_proxy, connects) in cases {
+        t.server.reset();
+        let env = t.env().with("NO_PROXY", &no_proxy);
+        let out = get(&env, HOST);
+        assert_got(&out, &env, &t.server, HOST, SECRET);
+        assert_eq!(&t.server.connects(), connects, "NO_PROXY={no_proxy:?}");
+    }
+}
+
+/// A proxy the client cannot speak (`socks5://`, `socks5h://`, another scheme) or cannot
+/// parse is refused: not-found, a log line saying why, and no connection at all: neither
+/// to the proxy nor directly to the endpoint (which would have answered). `NO_PROXY` and
+/// loopback endpoints still go direct, as in Go.
+#[test]
+fn unusable_proxies_are_refused_never_bypassed() {
+    let t = tls_setup!();
+    let proxy_hostport = t.server.proxy_url().replace("http://", "");
+    let values = [
+        (format!("socks5://{proxy_hostport}"), "is not supported"),
+        (format!("socks5h://{proxy_hostport}"), "is not supported"),
+        (
+            format!("SOCKS5://user:pw@{proxy_hostport}"),
+            "is not supported",
+        ),
+        (format!("ftp://{proxy_hostport}"), "is not supported"),
+        ("http://pro xy:3128".to_string(), "invalid proxy URL"),
+    ];
+    for (value, why) in &values {
+        for key in ["HTTPS_PROXY", "https_proxy"] {
+            t.server.reset();
+            let env = t.env().without("HTTPS_PROXY").with(key, value);
+            let out = get(&env, HOST);
+            assert_not_found(&out, &env, &t.server);
+            let log = helper_log(&env);
+            assert!(
+                log.contains("the proxy setting cannot be used") && log.contains(why),
+                "{key}={value}: the log says why\n{log}"
+            );
+            assert!(!log.contains(":pw@"), "the password is redacted\n{log}");
+            assert_eq!(t.server.connects(), Vec::<String>::new(), "{key}={value}");
+            assert_eq!(t.server.calls(), (0, 0), "{key}={value}");
+        }
+    }
+    // A loopback endpoint is never proxied, so an unusable proxy does not matter to it.
+    t.server.reset();
+    let env = t
+        .env()
+        .with("HTTPS_PROXY", &values[0].0)
+        .with("AWS_ENDPOINT_URL_ECR", t.server.endpoint());
+    assert_got(&get(&env, HOST), &env, &t.server, HOST, SECRET);
+    assert_eq!(t.server.connects(), Vec::<String>::new());
+}
+
+/// The same refusal where going direct would have worked: the endpoint by a host name that
+/// Go's rules proxy but that resolves to the loopback server. Before issue 11 the helper
+/// silently connected directly and answered.
+#[test]
+fn unusable_proxy_does_not_fall_back_to_direct() {
+    let t = alias_setup!();
+    let proxy_hostport = t.server.proxy_url().replace("http://", "");
+    for value in [
+        format!("socks5://{proxy_hostport}"),
+        format!("socks5h://{proxy_hostport}"),
+        "http://pro xy:3128".to_string(),
+    ] {
+        t.server.reset();
+        let env = t.env().with("HTTPS_PROXY", &value);
+        let out = get(&env, HOST);
+        assert_not_found(&out, &env, &t.server);
+        assert_eq!(t.server.calls(), (0, 0), "HTTPS_PROXY={value}: went direct");
+        assert_eq!(t.server.connects(), Vec::<String>::new(), "{value}");
+        // NO_PROXY naming the host: direct, as Go does before it looks at the proxy.
+        t.server.reset();
+        let env = env.with("NO_PROXY", &t.alias);
+        assert_got(&get(&env, HOST), &env, &t.server, HOST, SECRET);
+        assert_eq!(t.server.connects(), Vec::<String>::new(), "{value}");
+    }
+}
