@@ -453,3 +453,26 @@ fn unwritable_stdout_exits_1() {
         .unwrap();
     assert_eq!(status_with_stdout(&env, &["-h"], full.into()), 0);
 }
+
+/// `store` input with invalid UTF-8 and lone surrogate escapes in its strings decodes as Go's
+/// `encoding/json` decodes it (U+FFFD), so the verdict is the usual one: exit 0 with
+/// `AWS_ECR_IGNORE_CREDS_STORAGE=true`, `not implemented` without (issue 11).
+#[test]
+fn store_accepts_what_go_decodes_lossily() {
+    let inputs: &[&[u8]] = &[
+        b"{\"ServerURL\":\"h\xff\",\"Username\":\"u\",\"Secret\":\"s\"}\n",
+        b"{\"ServerURL\":\"h\",\"Username\":\"\\ud800\",\"Secret\":\"\\udfff\"}\n",
+        b"{\"Server\xc3URL\":\"x\",\"ServerURL\":\"\xf0\x9f\x98\",\"Username\":\"\\ud83d\\u0041\"}\n",
+    ];
+    for input in inputs {
+        let env = Env::new().with("AWS_ECR_IGNORE_CREDS_STORAGE", "true");
+        let out = env.run(&["store"], input);
+        assert_eq!((out.stdout_str().as_str(), out.code), ("", 0), "{input:?}");
+        let out = Env::new().run(&["store"], input);
+        assert_eq!(
+            (out.stdout_str().as_str(), out.code),
+            ("not implemented\n", 1),
+            "{input:?}"
+        );
+    }
+}
