@@ -41,6 +41,10 @@ pub struct Config {
     pub env_region: Option<String>,
     /// Web identity or container credentials are configured in the environment.
     pub env_federated: bool,
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE` when `AWS_ROLE_ARN` is set too (the SDK then reads it).
+    pub web_identity_token_file: Option<PathBuf>,
+    /// `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` when container credentials are configured.
+    pub container_token_file: Option<PathBuf>,
     /// `AWS_MAX_ATTEMPTS` and `AWS_RETRY_MODE`, raw: validated where the retry policy is built
     /// (aws-config panics on invalid values, so it never sees them).
     pub max_attempts: Option<String>,
@@ -122,6 +126,15 @@ impl Config {
         ]
         .iter()
         .any(|v| var_os(v).is_some());
+        let web_identity_token_file = var_os("AWS_WEB_IDENTITY_TOKEN_FILE")
+            .filter(|_| var_os("AWS_ROLE_ARN").is_some())
+            .map(PathBuf::from);
+        let container_token_file = var_os("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+            .filter(|_| {
+                var_os("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some()
+                    || var_os("AWS_CONTAINER_CREDENTIALS_FULL_URI").is_some()
+            })
+            .map(PathBuf::from);
         Config {
             cache_disabled: var_os("AWS_ECR_DISABLE_CACHE").is_some(),
             ignore_creds_storage: var_os("AWS_ECR_IGNORE_CREDS_STORAGE")
@@ -139,6 +152,8 @@ impl Config {
             env_keys,
             env_region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
             env_federated,
+            web_identity_token_file,
+            container_token_file,
             max_attempts: var("AWS_MAX_ATTEMPTS"),
             retry_mode: var("AWS_RETRY_MODE"),
             aws_ca_bundle: var_os("AWS_CA_BUNDLE").map(PathBuf::from),
@@ -265,6 +280,35 @@ mod tests {
         assert_eq!(c.cache_dir, Some(PathBuf::from("/h/c")));
         assert!(!c.ignore_creds_storage && !c.cache_disabled && c.env_keys.is_none());
         assert_eq!(c.profile, "default");
+    }
+
+    #[test]
+    fn token_files_only_when_the_sdk_reads_them() {
+        let env = |pairs: &[(&str, &str)]| {
+            Config::from_vars(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            )
+        };
+        let c = env(&[
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", "/t"),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/c"),
+        ]);
+        assert_eq!(
+            (c.web_identity_token_file, c.container_token_file),
+            (None, None)
+        );
+        let c = env(&[
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", "/t"),
+            ("AWS_ROLE_ARN", "arn:aws:iam::1:role/r"),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/c"),
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1/"),
+        ]);
+        assert_eq!(c.web_identity_token_file, Some(PathBuf::from("/t")));
+        assert_eq!(c.container_token_file, Some(PathBuf::from("/c")));
     }
 
     #[test]

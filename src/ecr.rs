@@ -2,9 +2,13 @@
 //! and ECR Public.
 
 use crate::config::Config;
+use crate::profile::SharedFiles;
 use crate::registry::{self, Registry};
 use crate::secret::Secret;
 use crate::timefmt::{self, ZERO_TIME};
+// aws-config's aliases of aws-runtime's EnvConfigFiles (aws-runtime is no direct dependency).
+#[allow(deprecated)]
+use aws_config::profile::profile_file::{ProfileFileKind, ProfileFiles};
 use aws_config::BehaviorVersion;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::Credentials;
@@ -14,6 +18,7 @@ use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::region::Region;
 use aws_types::sdk_config::SdkConfig;
 use aws_types::service_config::ServiceConfigKey;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The SDK's connect timeout default, kept when we set an operation timeout.
@@ -91,23 +96,92 @@ fn retry_config(cfg: &Config, profile: &crate::profile::Properties) -> RetryConf
     base.with_max_attempts(max_attempts)
 }
 
+/// Largest token file read by the pre-check (a JWT or a container token is a few KiB).
+const MAX_TOKEN_BYTES: u64 = 1 << 20;
+/// How many `source_profile` hops are followed looking for token files.
+const MAX_PROFILE_HOPS: usize = 8;
+
+/// The token files the SDK's credential chain may read for this configuration: the
+/// `web_identity_token_file` along the profile's `source_profile` chain and, when the profile
+/// has no credentials of its own, `AWS_WEB_IDENTITY_TOKEN_FILE` and
+/// `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`.
+fn token_files(
+    cfg: &Config,
+    files: &SharedFiles,
+    profile: &crate::profile::Properties,
+) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if cfg.env_keys.is_some() {
+        return out;
+    }
+    let mut name = cfg.profile.clone();
+    let mut props = profile.clone();
+    for _ in 0..MAX_PROFILE_HOPS {
+        if let Some(file) = props.get("web_identity_token_file") {
+            out.push(PathBuf::from(file));
+            break;
+        }
+        match props.get("source_profile") {
+            Some(next) if *next != name => {
+                name = next.clone();
+                props = files.properties(&name);
+            }
+            _ => break,
+        }
+    }
+    if !crate::profile::has_credentials(profile) {
+        out.extend(cfg.web_identity_token_file.clone());
+        out.extend(cfg.container_token_file.clone());
+    }
+    out
+}
+
+/// Refuses token files the SDK would hang on or read without end (it reads them whole and
+/// blocking, on the runtime's thread): a FIFO, a directory, an endless device.
+fn check_token_files(
+    cfg: &Config,
+    files: &SharedFiles,
+    profile: &crate::profile::Properties,
+) -> Result<(), EcrError> {
+    for path in token_files(cfg, files, profile) {
+        if let Err(e) = crate::fsutil::read_regular(&path, MAX_TOKEN_BYTES) {
+            if crate::fsutil::is_refused(&e) {
+                return Err(EcrError::Config(format!(
+                    "token file {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The shared files' contents as the SDK's profile files (so it never opens them itself).
+#[allow(deprecated)]
+fn profile_files(files: &SharedFiles) -> ProfileFiles {
+    ProfileFiles::builder()
+        .with_contents(ProfileFileKind::Config, files.config.expose().clone())
+        .with_contents(
+            ProfileFileKind::Credentials,
+            files.credentials.expose().clone(),
+        )
+        .build()
+}
+
 /// Loads the SDK configuration for `region`, bounded by `remaining` per operation.
 pub async fn load_config(
     cfg: &Config,
+    files: &SharedFiles,
     profile: &crate::profile::Properties,
     region: &str,
     remaining: Duration,
 ) -> Result<SdkConfig, EcrError> {
-    // aws-config reads these files itself, blocking and whole: a FIFO or a device there would
-    // hang the helper past any deadline.
-    for path in [&cfg.config_file, &cfg.credentials_file] {
-        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-            return Err(EcrError::Config(format!(
-                "{} is not a regular file",
-                path.display()
-            )));
-        }
+    // The SDK gets the files' contents (read bounded and non-blocking), never their paths; a
+    // FIFO, a directory or an endless device there fails the call instead.
+    if let Some(why) = &files.refused {
+        return Err(EcrError::Config(why.clone()));
     }
+    check_token_files(cfg, files, profile)?;
     let roots = crate::tls::RootsConfig {
         aws_ca_bundle: cfg.aws_ca_bundle.clone(),
         profile_ca_bundle: profile
@@ -125,12 +199,14 @@ pub async fn load_config(
         .build();
     let retries = retry_config(cfg, profile);
     let http = crate::http::client(roots);
+    let shared_files = profile_files(files);
     let defaults = || {
         let loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http.clone())
             .region(Region::new(region.to_owned()))
             .retry_config(retries.clone())
-            .timeout_config(timeouts.clone());
+            .timeout_config(timeouts.clone())
+            .profile_files(shared_files.clone());
         if cfg.profile_from_env {
             // Covers Go's AWS_DEFAULT_PROFILE, which aws-config does not read.
             loader.profile_name(cfg.profile.clone())
@@ -140,8 +216,10 @@ pub async fn load_config(
     };
     let mut loader = defaults();
     if cfg.env_keys.is_none() {
-        if let Some(role) = role_with_duration(profile, defaults).await {
+        if let Some(role) = own_role(files, profile, defaults).await {
             loader = loader.credentials_provider(role);
+        } else if let Some(process) = process_provider(profile, false) {
+            loader = loader.credentials_provider(process);
         }
     }
     if let Some(keys) = &cfg.env_keys {
@@ -158,31 +236,75 @@ pub async fn load_config(
     Ok(loader.load().await)
 }
 
-/// The selected profile's role when it sets `duration_seconds`, which aws-config's profile
-/// provider does not send: the role is assumed here, with the session length, from its
-/// `source_profile` or `credential_source`. `None` leaves the profile to the SDK.
-async fn role_with_duration(
+/// Our `credential_process` provider (killed with its process group at the deadline) when the
+/// SDK would resolve `profile` through its `credential_process`: no role, credential source,
+/// web identity, SSO or login session, and, for a `source` profile later in a role chain, no
+/// static keys (the SDK prefers those there).
+fn process_provider(
+    profile: &crate::profile::Properties,
+    source: bool,
+) -> Option<crate::process::ProcessProvider> {
+    let command = profile
+        .get("credential_process")
+        .filter(|c| !c.is_empty())?;
+    let other = [
+        "role_arn",
+        "credential_source",
+        "web_identity_token_file",
+        "login_session",
+    ];
+    if other.iter().any(|k| profile.contains_key(*k))
+        || profile.keys().any(|k| k.starts_with("sso_"))
+        || (source && crate::profile::static_access_key(profile).is_some())
+    {
+        return None;
+    }
+    Some(crate::process::ProcessProvider::new(
+        command.clone(),
+        profile.get("aws_account_id").cloned(),
+    ))
+}
+
+/// The selected profile's role, assumed here rather than by the SDK's profile provider when
+/// that one falls short: a `duration_seconds` (which it does not send) or a `source_profile`
+/// that runs a `credential_process` (which must die at the deadline). The role is assumed from
+/// its `source_profile` or `credential_source`; `None` leaves the profile to the SDK.
+async fn own_role(
+    files: &SharedFiles,
     profile: &crate::profile::Properties,
     defaults: impl Fn() -> aws_config::ConfigLoader,
 ) -> Option<aws_config::sts::AssumeRoleProvider> {
     use aws_config::provider_config::ProviderConfig;
     use aws_credential_types::provider::SharedCredentialsProvider;
     let role_arn = profile.get("role_arn")?;
-    let seconds: u64 = profile.get("duration_seconds")?.trim().parse().ok()?;
+    if profile.contains_key("web_identity_token_file") {
+        return None; // a web identity profile: the SDK's own provider handles it
+    }
+    let seconds: Option<u64> = profile
+        .get("duration_seconds")
+        .and_then(|s| s.trim().parse().ok());
+    let process = profile
+        .get("source_profile")
+        .and_then(|name| process_provider(&files.properties(name), true));
+    if seconds.is_none() && process.is_none() {
+        return None;
+    }
     if !profile.contains_key("source_profile") && !profile.contains_key("credential_source") {
-        return None; // e.g. web_identity_token_file: the SDK's own provider handles it
+        return None;
     }
     let sdk = defaults().load().await;
     let source: SharedCredentialsProvider = match (
+        process,
         profile.get("source_profile"),
         profile.get("credential_source").map(String::as_str),
     ) {
-        (Some(name), _) => defaults()
+        (Some(process), _, _) => SharedCredentialsProvider::new(process),
+        (None, Some(name), _) => defaults()
             .profile_name(name)
             .load()
             .await
             .credentials_provider()?,
-        (None, Some(source)) => {
+        (None, None, Some(source)) => {
             let mut pc = ProviderConfig::without_region();
             if let Some(http) = sdk.http_client() {
                 pc = pc.with_http_client(http);
@@ -207,11 +329,13 @@ async fn role_with_duration(
                 _ => return None,
             }
         }
-        (None, None) => return None,
+        (None, None, None) => return None,
     };
-    let mut builder = aws_config::sts::AssumeRoleProvider::builder(role_arn.clone())
-        .session_length(Duration::from_secs(seconds))
-        .configure(&sdk);
+    let mut builder =
+        aws_config::sts::AssumeRoleProvider::builder(role_arn.clone()).configure(&sdk);
+    if let Some(seconds) = seconds {
+        builder = builder.session_length(Duration::from_secs(seconds));
+    }
     if let Some(id) = profile.get("external_id") {
         builder = builder.external_id(id.clone());
     }

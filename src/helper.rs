@@ -10,17 +10,23 @@ use crate::cache::{Cache, Entry, Keys, TryLock, WRITE_LOCK_WAIT};
 use crate::config::Config;
 use crate::ecr::{self, EcrError, Fetched, PUBLIC_REGION};
 use crate::log;
-use crate::profile::Properties;
+use crate::profile::{Properties, SharedFiles};
 use crate::registry::{self, Registry};
 use crate::timefmt;
 use crate::token::{self, Credentials};
-use std::cell::RefCell;
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How often a process waiting for another's fetch looks at the cache again.
 const LOCK_POLL: Duration = Duration::from_millis(10);
+/// How long past the deadline the answer waits for a worker that is stuck in a blocking call
+/// before it is given without it.
+const STUCK_GRACE: Duration = Duration::from_millis(300);
+/// The worker thread's stack: the main thread's size, as the SDK's futures are deep.
+const WORKER_STACK: usize = 8 << 20;
 
 /// A usable token and when it expires (nanoseconds since the epoch; Go's zero time if unknown).
 #[derive(Debug)]
@@ -29,12 +35,15 @@ pub struct Answer {
     pub expires_at: i128,
 }
 
-pub struct Helper<'a> {
-    cfg: &'a Config,
+pub struct Helper {
+    /// Shared with the worker thread that runs the SDK (see [`run_until`]).
+    cfg: Arc<Config>,
     cache: Option<Cache>,
     deadline: Instant,
-    /// The selected profile, read from the shared files at most once per invocation.
-    profile: std::cell::OnceCell<Properties>,
+    /// The shared config and credentials files, read at most once per invocation.
+    files: OnceCell<SharedFiles>,
+    /// The selected profile's properties, parsed from `files` at most once.
+    profile: OnceCell<Properties>,
 }
 
 fn keys_for(registry: &Registry, akid: &str) -> Keys {
@@ -55,47 +64,102 @@ fn fetch_lock_name(registry: &Registry) -> String {
     }
 }
 
-/// Runs `fut` on a single-threaded runtime until `deadline`; `None` when time ran out (or the
-/// runtime could not start).
-fn run_until<F: Future>(deadline: Instant, fut: F) -> Option<F::Output> {
-    let rt = match tokio::runtime::Builder::new_current_thread()
+/// Runs the future made by `make` on a single-threaded runtime in a worker thread until
+/// `deadline`; `None` when time ran out or the runtime could not start.
+///
+/// The SDK reads token and cache files inline, blocking the runtime's thread (a FIFO, a hung
+/// network mount), and dropping a runtime waits for its blocking tasks: so the work runs on a
+/// thread of its own that is never joined. At the deadline its runtime drops the future (which
+/// kills a running `credential_process`); if the thread is stuck in a blocking call instead,
+/// the answer is given [`STUCK_GRACE`] later without it, and the process exits over it.
+fn run_until<T, F, M>(deadline: Instant, make: M) -> Option<T>
+where
+    M: FnOnce() -> F + Send + 'static,
+    F: Future<Output = T>,
+    T: Send + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let spawned = std::thread::Builder::new()
+        .name("ecr-login-sdk".to_owned())
+        .stack_size(WORKER_STACK)
+        .spawn(move || {
+            let Some(rt) = runtime() else {
+                let _ = tx.send(None);
+                return;
+            };
+            let out = rt.block_on(async { tokio::time::timeout_at(deadline.into(), make()).await });
+            let _ = tx.send(out.ok());
+            // Never wait for blocking tasks (a hung DNS lookup) on the way out.
+            rt.shutdown_background();
+        });
+    if let Err(e) = spawned {
+        log::error("Cannot start a thread", &[("error", &e.to_string())]);
+        return None;
+    }
+    let wait = deadline.saturating_duration_since(Instant::now()) + STUCK_GRACE;
+    match rx.recv_timeout(wait) {
+        Ok(out) => out,
+        Err(_) => {
+            log::error(
+                "The AWS credential chain is stuck in a blocking call (a FIFO or a hung mount?); answering without it",
+                &[],
+            );
+            None
+        }
+    }
+}
+
+/// A single-threaded runtime with timers and I/O (`None`, logged, if it cannot start).
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
-        Ok(rt) => rt,
+        Ok(rt) => Some(rt),
         Err(e) => {
             log::error(
                 "Cannot start the async runtime",
                 &[("error", &e.to_string())],
             );
-            return None;
+            None
         }
-    };
-    rt.block_on(async { tokio::time::timeout_at(deadline.into(), fut).await.ok() })
+    }
 }
 
-impl<'a> Helper<'a> {
-    pub fn new(cfg: &'a Config, deadline: Instant) -> Helper<'a> {
+impl Helper {
+    pub fn new(cfg: &Config, deadline: Instant) -> Helper {
         let cache = match (&cfg.cache_dir, cfg.cache_disabled) {
             (Some(dir), false) => Some(Cache::new(dir.clone())),
             _ => None,
         };
         Helper {
-            cfg,
+            cfg: Arc::new(cfg.clone()),
             cache,
             deadline,
-            profile: std::cell::OnceCell::new(),
+            files: OnceCell::new(),
+            profile: OnceCell::new(),
         }
     }
 
+    /// A copy for the worker thread, with whatever was already read.
+    fn for_worker(&self) -> Helper {
+        Helper {
+            cfg: Arc::clone(&self.cfg),
+            cache: self.cache.clone(),
+            deadline: self.deadline,
+            files: self.files.clone(),
+            profile: self.profile.clone(),
+        }
+    }
+
+    fn files(&self) -> &SharedFiles {
+        self.files
+            .get_or_init(|| SharedFiles::read(&self.cfg.config_file, &self.cfg.credentials_file))
+    }
+
     fn profile(&self) -> &Properties {
-        self.profile.get_or_init(|| {
-            crate::profile::load(
-                &self.cfg.config_file,
-                &self.cfg.credentials_file,
-                &self.cfg.profile,
-            )
-        })
+        self.profile
+            .get_or_init(|| self.files().properties(&self.cfg.profile))
     }
 
     /// The access key ID the SDK would resolve, when it can be known without the SDK (D8).
@@ -231,32 +295,46 @@ impl<'a> Helper<'a> {
                 }
             }
         }
-        let keys = RefCell::new(None);
-        match run_until(self.deadline, self.fetch(&registry, &keys)) {
+        let keys = Arc::new(Mutex::new(None));
+        let worker = self.for_worker();
+        let worker_keys = Arc::clone(&keys);
+        let answer = run_until(self.deadline, move || async move {
+            worker.fetch(&registry, &worker_keys).await
+        });
+        match answer {
             Some(answer) => answer,
             None => {
                 log::error(
                     "Timed out getting credentials; raise AWS_ECR_TIMEOUT or check network access to ECR",
                     &[("timeout", &format!("{:?}", self.cfg.timeout))],
                 );
-                self.fallback(keys.borrow().as_ref())
+                let keys = keys.lock().ok().and_then(|k| k.clone());
+                self.fallback(keys.as_ref())
             }
         }
     }
 
-    async fn fetch(&self, registry: &Registry, keys_out: &RefCell<Option<Keys>>) -> Option<Answer> {
+    async fn fetch(&self, registry: &Registry, keys_out: &Mutex<Option<Keys>>) -> Option<Answer> {
         let region = match registry {
             Registry::Private { region, .. } => region.as_str(),
             Registry::Public { .. } => PUBLIC_REGION,
         };
-        let sdk = match ecr::load_config(self.cfg, self.profile(), region, self.remaining()).await {
+        let sdk = match ecr::load_config(
+            &self.cfg,
+            self.files(),
+            self.profile(),
+            region,
+            self.remaining(),
+        )
+        .await
+        {
             Ok(sdk) => sdk,
             Err(e) => {
                 log::error(&e.to_string(), &[]);
                 return None;
             }
         };
-        let creds = match ecr::credentials(self.cfg, self.profile(), &sdk).await {
+        let creds = match ecr::credentials(&self.cfg, self.profile(), &sdk).await {
             Ok(c) => c,
             Err(e) => {
                 log::error(
@@ -268,7 +346,9 @@ impl<'a> Helper<'a> {
         };
         let akid = creds.access_key_id().to_owned();
         let keys = self.cache.as_ref().map(|_| keys_for(registry, &akid));
-        keys_out.replace(keys.clone());
+        if let Ok(mut out) = keys_out.lock() {
+            out.clone_from(&keys);
+        }
         let _guard = match (&self.cache, &keys) {
             (Some(cache), Some(keys)) => {
                 if let Some(c) = self.fresh(keys) {
@@ -333,7 +413,8 @@ impl<'a> Helper<'a> {
             // D13: no cache, nothing to list and no priming.
             return BTreeMap::new();
         };
-        if run_until(self.deadline, self.prime()).is_none() {
+        let worker = self.for_worker();
+        if run_until(self.deadline, move || async move { worker.prime().await }).is_none() {
             log::warn(
                 "Timed out priming the cache for list; listing what is cached",
                 &[],
@@ -357,7 +438,8 @@ impl<'a> Helper<'a> {
                 .cloned()
         });
         let sdk = match ecr::load_config(
-            self.cfg,
+            &self.cfg,
+            self.files(),
             self.profile(),
             region.as_deref().unwrap_or(PUBLIC_REGION),
             self.remaining(),
@@ -370,7 +452,7 @@ impl<'a> Helper<'a> {
                 return;
             }
         };
-        let creds = match ecr::credentials(self.cfg, self.profile(), &sdk).await {
+        let creds = match ecr::credentials(&self.cfg, self.profile(), &sdk).await {
             Ok(c) => c,
             Err(e) => {
                 log::warn(

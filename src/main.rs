@@ -11,6 +11,7 @@ mod imds;
 mod json;
 mod kubelet;
 mod log;
+mod process;
 mod profile;
 mod protocol;
 mod proxy;

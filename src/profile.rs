@@ -4,29 +4,64 @@
 //! without starting the SDK, whether the selected profile is a plain static-key profile, and to
 //! find the profile's `region` (for `list`) and `ca_bundle` (for TLS).
 
+use crate::secret::Secret;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The properties of one profile, keys lower-cased.
 pub type Properties = BTreeMap<String, String>;
 
-/// Reads a profile's properties from the config file and then the credentials file, the latter
-/// winning on conflicts (as the SDKs merge them). Missing or unreadable files count as empty.
-pub fn load(config_file: &Path, credentials_file: &Path, profile: &str) -> Properties {
-    let mut props = Properties::new();
-    if let Ok(text) = read_small(config_file) {
-        merge_section(&mut props, &text, profile, true);
-    }
-    if let Ok(text) = read_small(credentials_file) {
-        merge_section(&mut props, &text, profile, false);
-    }
-    props
+/// Largest shared config or credentials file read (a real one is a few KiB).
+const MAX_FILE_BYTES: u64 = 4 << 20;
+
+/// The shared `config` and `credentials` files, read once per invocation, bounded and without
+/// blocking. The SDK is handed these contents instead of the paths, so it never opens them
+/// itself (it would read a FIFO or `/dev/zero` whole and blocking).
+#[derive(Debug, Clone, Default)]
+pub struct SharedFiles {
+    /// The config file's text; empty when missing or unreadable (as the SDK treats it).
+    pub config: Secret<String>,
+    /// The credentials file's text; empty when missing or unreadable.
+    pub credentials: Secret<String>,
+    /// Why a file was refused (a FIFO, a directory, an endless device); the SDK must not run.
+    pub refused: Option<String>,
 }
 
-/// Reads a file of at most 4 MiB (a shared config file is a few KiB; anything larger is not one).
-fn read_small(path: &Path) -> std::io::Result<String> {
-    let buf = crate::fsutil::read_regular(path, 4 << 20)?;
-    Ok(String::from_utf8_lossy(&buf).into_owned())
+impl SharedFiles {
+    /// Reads both files. A missing or unreadable file counts as empty; `/dev/null` is empty.
+    pub fn read(config_file: &Path, credentials_file: &Path) -> SharedFiles {
+        let mut refused = None;
+        let mut text = |path: &Path| match crate::fsutil::read_regular(path, MAX_FILE_BYTES) {
+            Ok(buf) => String::from_utf8_lossy(&buf).into_owned(),
+            Err(e) => {
+                if crate::fsutil::is_refused(&e) && refused.is_none() {
+                    refused = Some(format!("{}: {e}", path.display()));
+                }
+                String::new()
+            }
+        };
+        let config = Secret::new(text(config_file));
+        let credentials = Secret::new(text(credentials_file));
+        SharedFiles {
+            config,
+            credentials,
+            refused,
+        }
+    }
+
+    /// A profile's properties from the config file and then the credentials file, the latter
+    /// winning on conflicts (as the SDKs merge them).
+    pub fn properties(&self, profile: &str) -> Properties {
+        let mut props = Properties::new();
+        merge_section(&mut props, self.config.expose(), profile, true);
+        merge_section(&mut props, self.credentials.expose(), profile, false);
+        props
+    }
+}
+
+#[cfg(test)]
+fn load(config_file: &Path, credentials_file: &Path, profile: &str) -> Properties {
+    SharedFiles::read(config_file, credentials_file).properties(profile)
 }
 
 /// Whether a section header names `profile`. In the config file a non-default profile is
@@ -171,5 +206,22 @@ mod tests {
         assert_eq!(p["aws_access_key_id"], "FROMCREDS");
         assert_eq!(p["region"], "us-east-2");
         assert!(load(&dir.path().join("nope"), &creds, "other").is_empty());
+    }
+
+    #[test]
+    fn dev_null_is_empty_and_a_fifo_is_refused() {
+        let null = Path::new("/dev/null");
+        let files = SharedFiles::read(null, null);
+        assert!(files.refused.is_none());
+        assert!(files.config.expose().is_empty() && files.credentials.expose().is_empty());
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let files = SharedFiles::read(null, &fifo);
+        assert!(files.refused.as_deref().unwrap().contains("fifo"));
+        let missing = SharedFiles::read(&dir.path().join("nope"), null);
+        assert!(missing.refused.is_none());
     }
 }

@@ -373,6 +373,167 @@ fn hostile_settings_neither_panic_nor_hang() {
     assert_eq!((out.stdout_str().as_str(), out.code), ("{}\n", 0));
 }
 
+/// Makes a FIFO at `path`.
+fn mkfifo(path: &std::path::Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+/// `get` answers not-found within `AWS_ECR_TIMEOUT` plus a second, never hanging.
+fn assert_prompt_not_found(env: &Env, what: &str) {
+    let out = env.run(&["get"], ECR_HOST.as_bytes());
+    assert!(!out.timed_out, "{what}: hung\n{out}");
+    assert_eq!(
+        (out.stdout_str().as_str(), out.code),
+        (NOT_FOUND, 1),
+        "{what}: {out}"
+    );
+    assert!(out.stderr.is_empty(), "{what}: {out}");
+    assert!(
+        out.elapsed < Duration::from_secs(3),
+        "{what}: {:?}",
+        out.elapsed
+    );
+}
+
+/// Issue 11: a token file the SDK reads blocking (a FIFO) no longer hangs the helper past
+/// AWS_ECR_TIMEOUT, for each variable or setting that names one.
+#[test]
+fn token_file_fifos_answer_by_the_deadline() {
+    let base = || {
+        Env::new()
+            .no_credentials()
+            .with("AWS_ECR_TIMEOUT", "2")
+            .with("AWS_ECR_DISABLE_CACHE", "1")
+            .with("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .timeout(Duration::from_secs(20))
+    };
+    let env = base().with("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/r");
+    let fifo = env.dir().join("token");
+    mkfifo(&fifo);
+    let env = env.with("AWS_WEB_IDENTITY_TOKEN_FILE", &fifo);
+    assert_prompt_not_found(&env, "AWS_WEB_IDENTITY_TOKEN_FILE");
+
+    let env = base().with("AWS_PROFILE", "wi");
+    let fifo = env.dir().join("token");
+    mkfifo(&fifo);
+    env.write_config(&format!(
+        "[profile wi]\nrole_arn = arn:aws:iam::123456789012:role/r\nweb_identity_token_file = {}\n",
+        fifo.display()
+    ));
+    assert_prompt_not_found(&env, "web_identity_token_file");
+
+    let env = base().with(
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "http://127.0.0.1:9/creds",
+    );
+    let fifo = env.dir().join("token");
+    mkfifo(&fifo);
+    let env = env.with("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", &fifo);
+    assert_prompt_not_found(&env, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+
+    // A file the SDK finds on its own (the SSO token cache): nothing can check it first, so the
+    // answer comes at the deadline while the SDK's thread stays stuck in its read.
+    let env = base().with("AWS_PROFILE", "sso");
+    env.write_config(
+        "[profile sso]\nsso_session = dev\nsso_account_id = 123456789012\nsso_role_name = r\n\
+         [sso-session dev]\nsso_region = us-east-1\nsso_start_url = https://x.awsapps.com/start\n",
+    );
+    let cache = env.dir().join(".aws/sso/cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    // The SDK's cache file name for the session: hex SHA-1 of "dev".
+    mkfifo(&cache.join("34c6fceca75e456f25e7e99531e2425c6c1de443.json"));
+    assert_prompt_not_found(&env, "SSO token cache");
+}
+
+/// The live (not zombie) processes in process group `pgid`.
+fn group_members(pgid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let zombie = matches!(fields.first(), Some(&"Z") | Some(&"X"));
+        if !zombie && fields.get(2) == Some(&pgid.to_string().as_str()) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// Issue 11: a `credential_process` still running at the deadline dies with everything it
+/// started (its process group) instead of outliving the helper's answer.
+#[test]
+fn timed_out_credential_process_is_killed_with_its_group() {
+    let env = Env::new()
+        .no_credentials()
+        .with("AWS_ECR_TIMEOUT", "2")
+        .with("AWS_ECR_DISABLE_CACHE", "1")
+        .with("AWS_ENDPOINT_URL_ECR", "http://127.0.0.1:9")
+        .with("AWS_PROFILE", "slow")
+        .timeout(Duration::from_secs(20));
+    let pids = env.dir().join("pids");
+    let script = env.dir().join("slow-creds.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncut -d' ' -f5 /proc/$$/stat > {p}\necho $$ >> {p}\n\
+             sleep 30 &\necho $! >> {p}\nsleep 30\n",
+            p = pids.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    env.write_config(&format!(
+        "[profile slow]\ncredential_process = {}\n",
+        script.display()
+    ));
+    let out = env.run(&["get"], ECR_HOST.as_bytes());
+    assert!(!out.timed_out, "{out}");
+    assert_eq!(
+        (out.stdout_str().as_str(), out.code),
+        (NOT_FOUND, 1),
+        "{out}"
+    );
+    assert!(
+        out.elapsed < Duration::from_secs(3),
+        "{:?}: {out}",
+        out.elapsed
+    );
+    let ids: Vec<i32> = std::fs::read_to_string(&pids)
+        .unwrap()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let [pgid, shell, background] = ids[..] else {
+        panic!("{ids:?}");
+    };
+    // SAFETY: a plain syscall about the calling process.
+    let ours = unsafe { libc::getpgrp() };
+    assert_ne!(
+        pgid, ours,
+        "the command must run in a process group of its own"
+    );
+    // The background sleep is reaped by init, so allow it a moment.
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while !group_members(pgid).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        group_members(pgid),
+        Vec::<i32>::new(),
+        "{shell} {background}"
+    );
+}
+
 /// D2 covers `--version`/`-version` alone; with another argument it is "two or more args
 /// otherwise": the usage line, exit 1 (issue 11).
 #[test]

@@ -384,6 +384,68 @@ fn credential_process() {
     assert_signed_by(&server, "AKIDPROCESS", Some("t"));
 }
 
+/// A role whose source profile runs a `credential_process` (run by the helper's own provider,
+/// which kills the command's process group at the deadline).
+#[test]
+fn assume_role_from_credential_process_source() {
+    let server = require_server!();
+    let env = base_env(&server)
+        .with("AWS_PROFILE", "dev")
+        .with("AWS_ENDPOINT_URL_STS", server.endpoint());
+    let script = write_file(
+        env.dir(),
+        "bin/creds.sh",
+        "#!/bin/sh\nprintf '%s\\n' '{\"Version\":1,\"AccessKeyId\":\"AKIDPROCSRC\",\
+         \"SecretAccessKey\":\"x\"}'\n",
+        0o755,
+    );
+    env.write_config(&format!(
+        "[profile dev]\nrole_arn = {ROLE_ARN}\nsource_profile = proc\n\
+         [profile proc]\ncredential_process = {}\n",
+        script.display()
+    ));
+    let out = get(&env, HOST);
+    assert_got(&out, &env, &server, HOST, SECRET);
+    let sts = only_sts_call(&server, "AssumeRole");
+    assert_eq!(sts["akid"], "AKIDPROCSRC", "{sts}");
+    assert_eq!(only_ecr_call(&server)["akid"], sts["issuedAkid"]);
+}
+
+/// Issue 11: `/dev/null` as the shared files (the usual way to ignore the user's files) reads as
+/// empty; the environment's keys answer.
+#[test]
+fn dev_null_shared_files_with_env_keys() {
+    let server = require_server!();
+    let env = base_env(&server)
+        .with("AWS_ACCESS_KEY_ID", "AKIDENVNULL")
+        .with("AWS_SECRET_ACCESS_KEY", "secretEnvNull")
+        .with("AWS_CONFIG_FILE", "/dev/null")
+        .with("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    let out = get(&env, HOST);
+    assert_got(&out, &env, &server, HOST, SECRET);
+    assert_signed_by(&server, "AKIDENVNULL", None);
+}
+
+/// A FIFO as the config file is still refused, quickly and without an API call, even with keys
+/// in the environment.
+#[test]
+fn fifo_config_file_is_a_fast_not_found() {
+    let server = require_server!();
+    let env = base_env(&server)
+        .with("AWS_ACCESS_KEY_ID", "AKIDENVFIFO")
+        .with("AWS_SECRET_ACCESS_KEY", "secretEnvFifo");
+    let fifo = env.dir().join("config-fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let env = env.with("AWS_CONFIG_FILE", &fifo);
+    let out = get(&env, HOST);
+    assert_not_found(&out, &env, &server);
+    assert!(out.elapsed < Duration::from_secs(2), "{:?}", out.elapsed);
+    let calls = server.requests();
+    assert_eq!(calls.as_array().map(Vec::len), Some(0), "{calls}");
+}
+
 #[test]
 fn assume_role_with_source_profile() {
     let server = require_server!();
