@@ -19,13 +19,22 @@
 #   * a tiny image (one file; an OCI layout built here by hand), pushed with
 #     skopeo copy --dest-creds (the helper is not involved in the push).
 #
-# Name resolution never leaves the machine:
+# Name resolution never leaves the machine, and whatever /etc/hosts already says about the two
+# names (nothing, or another address) neither breaks a run nor is lost by it:
 #   * skopeo runs in private mount namespaces (unshare -m) with a hosts file bind-mounted over
-#     /etc/hosts: nothing global changes, and each mount dies with its namespace.
-#   * The Docker engine resolves registry names itself. For the docker phases ONLY, this script
-#     appends two lines tagged "# ecr-login e2e-clients.sh" to /etc/hosts (rewritten in place,
-#     never replaced; the trap removes them, and lines left by a killed run are removed at start)
-#     and creates /etc/docker/certs.d/{<host>,<host>:443,<other>}/ca.crt (removed by the trap).
+#     /etc/hosts: our two lines, then the machine's file minus any line naming our two hosts.
+#     Nothing global changes, and each mount dies with its namespace.
+#   * DinD job containers get the names with --add-host.
+#   * The Docker engine runs outside our namespaces and resolves registry names through the
+#     machine's /etc/hosts. For the docker phases ONLY, this script puts two lines tagged
+#     "# ecr-login e2e-clients.sh <pid>" at the TOP of /etc/hosts (the file is rewritten in
+#     place, never replaced: it may be a bind mount). Resolvers take the first line that names a
+#     host (glibc) or try the addresses in file order (Go), so an existing line that maps a name
+#     to another address stays but loses to ours. The trap deletes exactly the tagged lines
+#     (every other byte stays as it was) and FAILs the run unless /etc/hosts then has the
+#     sha256 it had before; tagged lines left by a killed run are removed at start.
+#   * TLS: /etc/docker/certs.d/{<host>,<host>:443,<other>}/ gets this run's CA as
+#     ecr-login-e2e-<pid>.crt (a directory we create is removed by the trap, else only our file).
 #     Runs are serialized with flock on target/.e2e-clients.lock.
 #
 # Every container and every imported or built image carries the label
@@ -214,15 +223,22 @@ PIDS=()               # background servers we started
 IMAGES=()             # image references we pulled (by name; also everything labelled RUN_LABEL)
 DOCKER_OK=0
 CERTS_DIRS=()         # /etc/docker/certs.d/<x> directories we created
+CERTS_FILES=()        # our CA files in /etc/docker/certs.d/<x> directories that were there already
 CERTS_PARENT_MADE=0   # we created /etc/docker/certs.d itself
 HOSTS_EDITED=0
+HOSTS_SUM_BEFORE=     # sha256 of /etc/hosts before we added our lines
 
-# Remove our tagged lines from /etc/hosts, rewriting the file in place (it may be a bind mount).
+hosts_sum() { sha256sum </etc/hosts | cut -d' ' -f1; }
+# A line this script wrote (any run): "<ip> <host> # ecr-login e2e-clients.sh <pid>".
+readonly HOSTS_LINE_RE="[[:space:]]${HOSTS_TAG//./\\.} [0-9]+\$"
+# Remove our tagged lines from /etc/hosts and nothing else: sed keeps every other byte (even a
+# last line without its newline), and the file is rewritten in place (it may be a bind mount).
 hosts_restore() {
-    grep -qF "$HOSTS_TAG" /etc/hosts 2>/dev/null || return 0
+    grep -qE "$HOSTS_LINE_RE" /etc/hosts 2>/dev/null || return 0
     local keep
-    keep=$(grep -vF "$HOSTS_TAG" /etc/hosts || true)
-    printf '%s\n' "$keep" >/etc/hosts
+    keep=$(mktemp "${TMPDIR:-/tmp}/e2e-clients-hosts.XXXXXX")
+    sed -E "/$HOSTS_LINE_RE/d" /etc/hosts >"$keep" && cat "$keep" >/etc/hosts
+    rm -f -- "$keep"
 }
 
 # A process and all its descendants (by PID, collected before any is signalled).
@@ -282,7 +298,17 @@ cleanup() {
     fi
     if [ "$DOCKER_OK" -eq 1 ]; then docker_cleanup "$RUN_LABEL=$$"; fi
     stop_pids "${PIDS[@]}"
-    if [ "$HOSTS_EDITED" -eq 1 ]; then hosts_restore; fi
+    if [ "$HOSTS_EDITED" -eq 1 ]; then
+        hosts_restore
+        if [ "$(hosts_sum)" != "$HOSTS_SUM_BEFORE" ]; then
+            echo "e2e-clients: FAIL: /etc/hosts differs from before the run (sha256 $HOSTS_SUM_BEFORE):" >&2
+            diff "$W/hosts.before" /etc/hosts >&2
+            if [ "$rc" -eq 0 ]; then rc=1; fi
+        else
+            say "/etc/hosts restored (sha256 $HOSTS_SUM_BEFORE, as before the run)"
+        fi
+    fi
+    rm -f -- "${CERTS_FILES[@]}"
     for d in "${CERTS_DIRS[@]}"; do rm -rf -- "$d"; done
     if [ "$CERTS_PARENT_MADE" -eq 1 ]; then rmdir /etc/docker/certs.d 2>/dev/null; fi
     if [ -n "$W" ] && [ -d "$W" ]; then
@@ -356,13 +382,13 @@ if ! flock -w 900 "$LOCK_FD"; then
     exit 1
 fi
 # Lines left by a run that was killed with SIGKILL (we hold the lock: no run is live).
-if grep -qF "$HOSTS_TAG" /etc/hosts; then
-    say "removing stale lines from /etc/hosts: $(grep -F "$HOSTS_TAG" /etc/hosts | tr '\n' ' ')"
+if grep -qE "$HOSTS_LINE_RE" /etc/hosts; then
+    say "removing stale lines from /etc/hosts: $(grep -E "$HOSTS_LINE_RE" /etc/hosts | tr '\n' ' ')"
     hosts_restore
 fi
 for d in "/etc/docker/certs.d/$REG_HOST" "/etc/docker/certs.d/$REG_HOST:443" \
     "/etc/docker/certs.d/$OTHER_HOST"; do
-    if [ -f "$d/.e2e-clients" ]; then rm -rf -- "$d"; fi
+    if [ -f "$d/.e2e-clients" ]; then rm -rf -- "$d"; else rm -f -- "$d"/ecr-login-e2e-*.crt; fi
 done
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/e2e-clients.XXXXXX")
@@ -509,8 +535,14 @@ done
 [ -n "$OTHER_IP" ] || { echo "e2e-clients: FAIL: the other registry did not start" >&2; exit 1; }
 say "registries: $REG_HOST = $REG_IP:443 (htpasswd), $OTHER_HOST = $OTHER_IP:443 (anonymous) (ready in $(secs $(( $(now_ms) - T0 ))))"
 
-# The hosts file for private namespaces (skopeo, the namespace sanity check).
-{ cat /etc/hosts; printf '%s %s\n%s %s\n' "$REG_IP" "$REG_HOST" "$OTHER_IP" "$OTHER_HOST"; } >"$W/hosts"
+# The hosts file for private namespaces (skopeo, the namespace sanity check): ours, then the
+# machine's lines except those naming our hosts (whatever address they give).
+NAMES_RE="[[:space:]](${REG_HOST//./\\.}|${OTHER_HOST//./\\.})([[:space:]]|#|\$)"
+{
+    printf '%s %s\n%s %s\n' "$REG_IP" "$REG_HOST" "$OTHER_IP" "$OTHER_HOST"
+    grep -vE "$NAMES_RE" /etc/hosts || true
+} >"$W/hosts"
+HOSTS_SUM_START=$(hosts_sum)
 # in_ns CMD...: CMD (not a function) in a private mount namespace whose /etc/hosts is $W/hosts,
 # with the client time limit. ns_run: the same, echoing the command first.
 in_ns() {
@@ -694,11 +726,16 @@ write_authfile() { # file host...: credHelpers naming ecr-login for each host
     } >"$f"
 }
 
-t_ns_sanity() { # the namespace sees our names; the machine does not
-    in_ns getent hosts "$REG_HOST" | tee /dev/stderr | grep -q "^$REG_IP " \
-        || fail "the namespace does not resolve $REG_HOST to $REG_IP"
-    ! grep -qF "$REG_HOST" /etc/hosts || fail "/etc/hosts outside the namespace names $REG_HOST"
-    echo "outside: /etc/hosts untouched"
+t_ns_sanity() { # the namespace sees our names; the machine's /etc/hosts is untouched
+    local h got
+    for h in "$REG_HOST:$REG_IP" "$OTHER_HOST:$OTHER_IP"; do
+        got=$(in_ns getent ahostsv4 "${h%%:*}" | awk '{print $1}' | sort -u | paste -sd ' ')
+        echo "namespace: ${h%%:*} -> $got"
+        [ "$got" = "${h#*:}" ] || fail "the namespace does not resolve ${h%%:*} to ${h#*:} (only)"
+    done
+    echo "outside: $(grep -E "$NAMES_RE" /etc/hosts || echo 'no line names our hosts')"
+    [ "$(hosts_sum)" = "$HOSTS_SUM_START" ] || fail "/etc/hosts changed"
+    echo "outside: /etc/hosts untouched (sha256 $HOSTS_SUM_START)"
 }
 
 t_skopeo_negative() { # no helper, no creds: the registry refuses (so the other checks mean something)
@@ -810,30 +847,45 @@ fi
 
 # Machine-wide pieces for the engine: /etc/hosts lines and certs.d (see the header).
 setup_engine_names() {
-    local d
+    local d tmp existing
     # Containers and images of a run that was killed with SIGKILL (we hold the lock).
     docker_cleanup "$RUN_LABEL"
     if [ ! -d /etc/docker/certs.d ]; then mkdir -p /etc/docker/certs.d; CERTS_PARENT_MADE=1; fi
     for d in "$REG_HOST" "$REG_HOST:443" "$OTHER_HOST"; do
-        if [ -e "/etc/docker/certs.d/$d" ]; then
-            echo "e2e-clients: FAIL: /etc/docker/certs.d/$d exists and is not ours" >&2
-            return 1
+        d=/etc/docker/certs.d/$d
+        if [ -e "$d" ]; then
+            # Not ours: add our CA beside whatever is there (the engine reads every *.crt).
+            CERTS_FILES+=("$d/ecr-login-e2e-$$.crt")
+            say "$d exists (not ours): adding ecr-login-e2e-$$.crt to it until exit"
+        else
+            CERTS_DIRS+=("$d")
+            mkdir "$d"
+            touch "$d/.e2e-clients"
+            CERTS_FILES+=("$d/ecr-login-e2e-$$.crt")
         fi
-        CERTS_DIRS+=("/etc/docker/certs.d/$d")
-        mkdir "/etc/docker/certs.d/$d"
-        touch "/etc/docker/certs.d/$d/.e2e-clients"
-        cp "$W/ca/ca.pem" "/etc/docker/certs.d/$d/ca.crt"
+        cp "$W/ca/ca.pem" "$d/ecr-login-e2e-$$.crt"
     done
-    if grep -qE "[[:space:]]($REG_HOST|$OTHER_HOST)([[:space:]]|$)" /etc/hosts; then
-        echo "e2e-clients: FAIL: /etc/hosts already names $REG_HOST or $OTHER_HOST" >&2
-        return 1
+    # Our lines go FIRST: an existing line for the same name (any address) stays, but resolvers
+    # take the first match (glibc) or try addresses in file order (Go), so ours wins.
+    existing=$(grep -E "$NAMES_RE" /etc/hosts || true)
+    if [ -n "$existing" ]; then
+        say "/etc/hosts already names our hosts (kept; ours go first): $(tr '\n' ';' <<<"$existing")"
     fi
+    HOSTS_SUM_BEFORE=$(hosts_sum)
+    cp /etc/hosts "$W/hosts.before"
+    tmp="$W/hosts.engine"
+    {
+        printf '%s %s %s\n%s %s %s\n' "$REG_IP" "$REG_HOST" "$HOSTS_TAG $$" \
+            "$OTHER_IP" "$OTHER_HOST" "$HOSTS_TAG $$"
+        cat "$W/hosts.before"
+    } >"$tmp"
     HOSTS_EDITED=1
-    # A last line without its newline would otherwise swallow ours (and go with it on restore).
-    if [ -s /etc/hosts ] && [ -n "$(tail -c 1 /etc/hosts)" ]; then echo >>/etc/hosts; fi
-    printf '%s %s %s\n%s %s %s\n' "$REG_IP" "$REG_HOST" "$HOSTS_TAG $$" \
-        "$OTHER_IP" "$OTHER_HOST" "$HOSTS_TAG $$" >>/etc/hosts
-    say "added to /etc/hosts (until exit): $REG_IP $REG_HOST, $OTHER_IP $OTHER_HOST"
+    cat "$tmp" >/etc/hosts
+    say "added to the top of /etc/hosts (until exit): $REG_IP $REG_HOST, $OTHER_IP $OTHER_HOST"
+    # Go (dockerd, the CLIs) caches /etc/hosts for 5 s: let a cached older copy expire.
+    sleep 6
+    getent hosts "$REG_HOST" | head -n 1 | grep -q "^$REG_IP " \
+        || { echo "e2e-clients: FAIL: $REG_HOST does not resolve to $REG_IP first" >&2; return 1; }
 }
 
 IMG_REG="$REG_HOST/$REPO:$TAG"
@@ -1021,6 +1073,43 @@ t_build_buildkit() { # cli mode: BuildKit in the engine asks the CLI's session f
     rmi "$IMG_BUILT"
 }
 
+# DOCKER_AUTH_CONFIG={"credHelpers":...} (what a GitLab runner-wide DOCKER_AUTH_CONFIG puts into
+# every job) never gives the docker CLI credentials: CLI <= 28.2 ignores the variable, CLI >= 28.3
+# (docker/cli cli/config/configfile/file.go) accepts only "auths" there and prints the JSON error
+# on every lookup. With a config file naming the helper as well, the CLI falls back to the file.
+t_env_auth_config() { # cli version
+    use_cache envauth
+    local rc=0 newer=0 out="$W/out.$CHECK_SEQ"
+    local msg='Failed to create credential store from DOCKER_AUTH_CONFIG: +json: unknown field "credHelpers"'
+    if [ "$(printf '%s\n' 28.3.0 "${2%%[+~]*}" | sort -V | head -n 1)" = 28.3.0 ]; then newer=1; fi
+    export DOCKER_CONFIG DOCKER_AUTH_CONFIG
+    DOCKER_AUTH_CONFIG="{\"credHelpers\":{\"$REG_HOST\":\"ecr-login\"}}"
+    echo "DOCKER_AUTH_CONFIG=$DOCKER_AUTH_CONFIG"
+    # 1. the variable alone: no helper call, the registry refuses.
+    DOCKER_CONFIG=$(mk_dockercfg none)
+    DOCKER_CLI_EXPERIMENTAL=enabled run "$1" manifest inspect "$IMG_REG" >"$out" 2>&1 || rc=$?
+    cat "$out"
+    [ "$rc" -ne 0 ] || fail "manifest inspect succeeded with credHelpers only in DOCKER_AUTH_CONFIG"
+    expect_in "$out" 'unauthorized|authentication required|no basic auth credentials' "manifest inspect"
+    ! helper_log | grep -q 'serverURL' || fail "the helper was asked although only DOCKER_AUTH_CONFIG names it"
+    if [ "$newer" -eq 1 ]; then
+        expect_in "$out" "$msg" "CLI >= 28.3"
+    elif grep -q 'DOCKER_AUTH_CONFIG' "$out"; then
+        fail "CLI $2 (< 28.3) mentions DOCKER_AUTH_CONFIG"
+    else
+        note "CLI $2 ignores DOCKER_AUTH_CONFIG (it is read from 28.3 on, and then only 'auths')"
+    fi
+    # 2. the variable plus a config file naming the helper (what the example job writes).
+    local before
+    DOCKER_CONFIG=$(mk_dockercfg credHelpers)
+    before=$(moto_calls)
+    DOCKER_CLI_EXPERIMENTAL=enabled run "$1" manifest inspect "$IMG_REG" >"$out" 2>&1
+    cat "$out"
+    expect_in "$out" "\"digest\": \"$CONFIG_DIGEST\"" "manifest inspect"
+    expect_api_calls "$before"
+    if [ "$newer" -eq 1 ]; then expect_in "$out" "$msg" "CLI >= 28.3"; fi
+}
+
 row_docker_cli() { # index mode
     local cli=${CLIS[$1]} ver=${CLI_VERSIONS[$1]} mode=$2 verbs
     verbs="get, store, erase (manifest inspect, login, logout, pull, build)"
@@ -1031,6 +1120,10 @@ row_docker_cli() { # index mode
         check "manifest inspect $IMG_REG443 (credHelpers key host:443)" t_manifest "$cli" "$mode" "$REG_HOST:443"
     fi
     check "manifest inspect $IMG_OTHER (not-found -> anonymous)" t_manifest "$cli" "$mode" "$OTHER_HOST"
+    if [ "$mode" = credHelpers ]; then
+        check "DOCKER_AUTH_CONFIG={credHelpers}: no credentials from it (>= 28.3: 'unknown field'); a config file still works" \
+            t_env_auth_config "$cli" "$ver"
+    fi
     check "login $REG_HOST: get, then store -> 'not implemented' error" t_login "$cli" "$mode" "$REG_HOST" 0
     check "login https://$REG_HOST, AWS_ECR_IGNORE_CREDS_STORAGE=true -> Login Succeeded" \
         t_login "$cli" "$mode" "https://$REG_HOST" 1
@@ -1137,8 +1230,15 @@ if [ -e /lib/ld-musl-x86_64.so.1 ]; then echo "libc: musl"; fi
 if ls /lib/x86_64-linux-gnu/libc.so.6 >/dev/null 2>&1; then echo "libc: glibc"; else echo "glibc: none"; fi
 echo "helper: $(command -v docker-credential-ecr-login)"
 docker-credential-ecr-login version
-mkdir -p "$HOME/.docker"
-printf "{\"credHelpers\":{\"%s\":\"ecr-login\",\"%s\":\"ecr-login\"}}\n" "$E2E_REG" "$E2E_OTHER" >"$HOME/.docker/config.json"
+if [ -n "$E2E_BEFORE_SCRIPT" ]; then
+    echo "--- examples/gitlab-runner/.gitlab-ci.yml dind-pull-job before_script; DOCKER_AUTH_CONFIG=${DOCKER_AUTH_CONFIG:-<unset>}"
+    eval "$E2E_BEFORE_SCRIPT"
+    echo "--- DOCKER_AUTH_CONFIG after it: ${DOCKER_AUTH_CONFIG-<unset>}"
+    [ -z "${DOCKER_AUTH_CONFIG+x}" ]
+else
+    mkdir -p "$HOME/.docker"
+    printf "{\"credHelpers\":{\"%s\":\"ecr-login\",\"%s\":\"ecr-login\"}}\n" "$E2E_REG" "$E2E_OTHER" >"$HOME/.docker/config.json"
+fi
 cat "$HOME/.docker/config.json"
 printf %s "$E2E_REG" | docker-credential-ecr-login get >/tmp/get.json
 sed "s/\"Secret\":\"[^\"]*\"/\"Secret\":\"<redacted>\"/" /tmp/get.json
@@ -1163,9 +1263,17 @@ make_job_image() {
         | docker import --change 'CMD ["/bin/sh"]' --change "LABEL $RUN_LABEL=$$" - "$image" >/dev/null
 }
 
-t_dind() { # image cli-inside(empty: helper only)
+t_dind() { # image cli-inside(empty: helper only) [example|example-dac]
     use_cache dind
-    local before name="$IMAGE_PREFIX-$$-$CHECK_SEQ"
+    local before name="$IMAGE_PREFIX-$$-$CHECK_SEQ" job_env=(-e E2E_BEFORE_SCRIPT=)
+    if [ -n "${3:-}" ] && [ -z "$EXAMPLE_BEFORE_SCRIPT" ]; then
+        skip "no Python with PyYAML to read examples/gitlab-runner/.gitlab-ci.yml"
+    fi
+    case ${3:-} in
+        example) job_env=(-e E2E_BEFORE_SCRIPT="$EXAMPLE_BEFORE_SCRIPT" -e ECR_REGISTRY="$REG_HOST" -e AWS_REGION=us-east-1) ;;
+        example-dac) job_env=(-e E2E_BEFORE_SCRIPT="$EXAMPLE_BEFORE_SCRIPT" -e ECR_REGISTRY="$REG_HOST" -e AWS_REGION=us-east-1
+            -e DOCKER_AUTH_CONFIG="{\"credHelpers\":{\"$REG_HOST\":\"ecr-login\",\"$OTHER_HOST\":\"ecr-login\"}}") ;;
+    esac
     rmi "$IMG_REG" "$IMG_OTHER"
     before=$(moto_calls)
     run docker run --rm --pull never --name "$name" --label "$RUN_LABEL=$$" --network host \
@@ -1176,7 +1284,7 @@ t_dind() { # image cli-inside(empty: helper only)
         -e AWS_ECR_CACHE_DIR=/ecr-cache -e AWS_ECR_LOG_LEVEL=debug \
         -e AWS_ACCESS_KEY_ID -e AWS_SECRET_ACCESS_KEY -e AWS_EC2_METADATA_DISABLED=true \
         -e AWS_ENDPOINT_URL_ECR -e E2E_REG="$REG_HOST" -e E2E_OTHER="$OTHER_HOST" \
-        -e E2E_REPO="$REPO:$TAG" -e E2E_CLI="$2" \
+        -e E2E_REPO="$REPO:$TAG" -e E2E_CLI="$2" "${job_env[@]}" \
         "$1" /bin/sh -c "$JOB_SCRIPT" >"$W/out.$CHECK_SEQ" 2>&1
     cat "$W/out.$CHECK_SEQ"
     expect_in "$W/out.$CHECK_SEQ" '^job: done' "the job"
@@ -1184,10 +1292,20 @@ t_dind() { # image cli-inside(empty: helper only)
     if [ -n "$2" ]; then
         expect_in "$W/out.$CHECK_SEQ" "Digest: $MANIFEST_DIGEST" "docker pull in the job"
         docker image inspect "$IMG_REG" >/dev/null || fail "$IMG_REG not in the engine after the job"
-        expect_log "$OTHER_HOST"
+        # The example job without DOCKER_AUTH_CONFIG names only $ECR_REGISTRY.
+        if [ "${3:-}" != example ]; then expect_log "$OTHER_HOST"; fi
     fi
     rmi "$IMG_REG" "$IMG_OTHER"
 }
+
+# The example's dind-pull-job before_script, as GitLab runs it (t_dind example*).
+EXAMPLE_BEFORE_SCRIPT=
+for ypy in "$PY" python3 /usr/bin/python3; do
+    if EXAMPLE_BEFORE_SCRIPT=$("$ypy" -c 'import sys, yaml
+print("\n".join(yaml.safe_load(open(sys.argv[1]))["dind-pull-job"]["before_script"]))' \
+        "$ROOT/examples/gitlab-runner/.gitlab-ci.yml" 2>/dev/null); then break; fi
+    EXAMPLE_BEFORE_SCRIPT=
+done
 
 rows_dind() {
     local alpine_tree debian_tree i static_cli='' dyn_cli='' s_ver='' d_ver='' log="$W/logs/rootfs.log"
@@ -1236,6 +1354,10 @@ rows_dind() {
                 check "job: helper get answers JSON in busybox+musl" t_dind "$img_a" ""
             else
                 check "job: helper get + docker pull via the mounted socket" t_dind "$img_a" /usr/local/bin/docker
+                check "job: the example's dind-pull-job before_script (ECR_REGISTRY), docker pull" \
+                    t_dind "$img_a" /usr/local/bin/docker example
+                check "job: the example's before_script with a runner-wide DOCKER_AUTH_CONFIG {credHelpers}, docker pull" \
+                    t_dind "$img_a" /usr/local/bin/docker example-dac
             fi
             row_end
         fi
@@ -1254,6 +1376,8 @@ rows_dind() {
             row_begin "DinD job debian-minbase (glibc)" "CLI $v_d" \
                 "helper get in-container; docker pull (ECR + other registry)"
             check "job: helper get + docker pull via the mounted socket" t_dind "$img_d" /usr/local/bin/docker
+            check "job: the example's before_script with a runner-wide DOCKER_AUTH_CONFIG {credHelpers}, docker pull" \
+                t_dind "$img_d" /usr/local/bin/docker example-dac
             row_end
         fi
     fi
