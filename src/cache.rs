@@ -8,18 +8,22 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-#[cfg(test)]
-use std::path::Path;
-use std::path::PathBuf;
+use std::io::{self, Seek, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub const CACHE_VERSION: &str = "1.0";
 const HOUR: i128 = 3600 * timefmt::NANOS_PER_SEC;
 const MINUTE: i128 = 60 * timefmt::NANOS_PER_SEC;
-/// Largest cache file read; a real one holds a few KiB per registry.
-const MAX_CACHE_BYTES: u64 = 16 << 20;
+/// Largest cache file read. Go reads any size; an entry takes about 300 bytes, so this is some
+/// 200,000 registries, and parsing takes about 7 times the file size in memory (128 MB peak RSS
+/// measured for an 18 MiB file). A larger file is not corrupt but unusable: not read, and never
+/// replaced, so none of its entries is lost.
+const MAX_CACHE_BYTES: u64 = 64 << 20;
+/// How many times one `store` merges its entry into `cache.json`: again each time another writer
+/// (Go writes without our lock) replaced the file between our read and our rename.
+const MAX_MERGES: u32 = 8;
 /// How long a writer waits for `.lock-cache` before giving up on the write.
 pub const WRITE_LOCK_WAIT: Duration = Duration::from_secs(2);
 
@@ -238,6 +242,61 @@ pub enum WriteError {
     Lock(io::Error),
     #[error("cannot write cache file: {0}")]
     Io(#[from] io::Error),
+    #[error("{0}; not rewritten")]
+    Unusable(ReadError),
+}
+
+/// Why `cache.json` could not be read. Either way the cache is skipped for this call; the file
+/// is not corrupt, so it is never replaced because of this.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cache file is {0} bytes, over the {MAX_CACHE_BYTES} byte limit")]
+    TooLarge(u64),
+    #[error("cannot read cache file: {0}")]
+    Io(io::Error),
+}
+
+/// Identity of the file at a path: a writer's rename changes the inode, an in-place write the
+/// size or times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+impl Stamp {
+    /// The stamp of what `path` names now (following symlinks, as the read does); `None` when
+    /// nothing can be stat-ed there.
+    fn of(path: &Path) -> Option<Stamp> {
+        let m = std::fs::metadata(path).ok()?;
+        let ns = |s: i64, n: i64| i128::from(s) * timefmt::NANOS_PER_SEC + i128::from(n);
+        Some(Stamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime_ns: ns(m.mtime(), m.mtime_nsec()),
+            ctime_ns: ns(m.ctime(), m.ctime_nsec()),
+        })
+    }
+}
+
+/// What `cache.json` held when read.
+#[derive(Debug, PartialEq, Eq)]
+enum Contents {
+    Missing,
+    /// There, but not a readable regular file (EACCES, a FIFO, a directory): treated as empty.
+    Unreadable(io::ErrorKind),
+    Bytes(Vec<u8>),
+}
+
+/// One read of `cache.json`: the stamp taken just before the read, and what was read.
+#[derive(Debug)]
+struct Snapshot {
+    stamp: Option<Stamp>,
+    contents: Contents,
 }
 
 /// An exclusive `flock` held until dropped.
@@ -276,30 +335,70 @@ impl Cache {
         self.dir.join("cache.json")
     }
 
-    /// Reads the cache. A missing file is empty; a corrupt or unreadable one is logged and
-    /// treated as empty (the next write replaces it).
+    /// Reads the cache. A missing file is empty; a corrupt, unreadable or oversized one is
+    /// logged and treated as empty (the next write replaces a corrupt or unreadable one).
     pub fn load(&self) -> CacheFile {
-        let path = self.file_path();
-        match crate::fsutil::read_regular(&path, MAX_CACHE_BYTES) {
-            Ok(buf) => match parse(&buf) {
-                Ok(file) => file,
-                Err(e) => {
-                    crate::log::warn(
-                        "Could not load existing cache; treating it as empty",
-                        &[("path", &path.to_string_lossy()), ("error", &e.to_string())],
-                    );
-                    CacheFile::default()
-                }
-            },
-            Err(e) if e.kind() == io::ErrorKind::NotFound => CacheFile::default(),
+        match self.read() {
+            Ok(Snapshot {
+                contents: Contents::Unreadable(kind),
+                ..
+            }) => {
+                self.warn_unusable(&ReadError::Io(kind.into()));
+                CacheFile::default()
+            }
+            Ok(snapshot) => self.parse_contents(&snapshot.contents),
             Err(e) => {
-                crate::log::warn(
-                    "Cache file unreadable; continuing without it",
-                    &[("path", &path.to_string_lossy()), ("error", &e.to_string())],
-                );
+                self.warn_unusable(&e);
                 CacheFile::default()
             }
         }
+    }
+
+    fn warn_unusable(&self, e: &ReadError) {
+        crate::log::warn(
+            "Cache file unreadable; continuing without it",
+            &[
+                ("path", &self.file_path().to_string_lossy()),
+                ("error", &e.to_string()),
+            ],
+        );
+    }
+
+    /// Reads `cache.json` whole, up to [`MAX_CACHE_BYTES`], stamped just before the read. A
+    /// file that cannot be read is [`Contents::Unreadable`]; only one over the limit is an error.
+    fn read(&self) -> Result<Snapshot, ReadError> {
+        let path = self.file_path();
+        let stamp = Stamp::of(&path);
+        if let Some(size) = stamp.map(|s| s.size).filter(|&n| n > MAX_CACHE_BYTES) {
+            return Err(ReadError::TooLarge(size));
+        }
+        // one byte over the limit tells a file that grew since the stat
+        let contents = match crate::fsutil::read_regular(&path, MAX_CACHE_BYTES + 1) {
+            Ok(buf) if buf.len() as u64 > MAX_CACHE_BYTES => {
+                return Err(ReadError::TooLarge(buf.len() as u64))
+            }
+            Ok(buf) => Contents::Bytes(buf),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Contents::Missing,
+            Err(e) => Contents::Unreadable(e.kind()),
+        };
+        Ok(Snapshot { stamp, contents })
+    }
+
+    /// The cache in `contents`: empty unless it parses (corrupt files are logged).
+    fn parse_contents(&self, contents: &Contents) -> CacheFile {
+        let Contents::Bytes(buf) = contents else {
+            return CacheFile::default();
+        };
+        parse(buf).unwrap_or_else(|e| {
+            crate::log::warn(
+                "Could not load existing cache; treating it as empty",
+                &[
+                    ("path", &self.file_path().to_string_lossy()),
+                    ("error", &e.to_string()),
+                ],
+            );
+            CacheFile::default()
+        })
     }
 
     fn ensure_dir(&self) -> Result<(), WriteError> {
@@ -359,14 +458,62 @@ impl Cache {
     }
 
     /// Adds `entry` under `key`: under `.lock-cache`, re-read, merge, write a temp file (0600,
-    /// exclusive, no symlink follow), fsync, rename over `cache.json`.
+    /// exclusive, no symlink follow), fsync, rename over `cache.json`. A file too large to read
+    /// is left alone ([`WriteError::Unusable`]).
     pub fn store(&self, key: &str, entry: Entry, lock_wait: Duration) -> Result<(), WriteError> {
+        self.store_with(key, &entry, lock_wait, &mut || {})
+    }
+
+    /// [`Cache::store`], calling `before_check` once per merge, after the temp file is synced and
+    /// just before `cache.json` is checked for another writer (where tests play that writer).
+    fn store_with(
+        &self,
+        key: &str,
+        entry: &Entry,
+        lock_wait: Duration,
+        before_check: &mut dyn FnMut(),
+    ) -> Result<(), WriteError> {
         self.ensure_dir()?;
         let _guard = self.lock_blocking(".lock-cache", lock_wait)?;
         self.remove_stale_temp_files();
-        let mut file = self.load();
-        file.registries.insert(key.to_owned(), entry);
-        self.write_atomically(serialize(&file).as_bytes())
+        let (tmp_path, mut tmp) = self.create_temp()?;
+        let result = self.merge_and_rename(&tmp_path, &mut tmp, key, entry, before_check);
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp_path);
+        }
+        result
+    }
+
+    /// Merges `entry` into `cache.json` through the temp file, then renames it into place. Go
+    /// writes without our lock, so a Go helper may replace `cache.json` after our read: just
+    /// before the rename, `cache.json` is read again, and if it changed (contents, or its stamp
+    /// during that read) the merge is redone on the new file, at most [`MAX_MERGES`] times. This
+    /// narrows the window in which we drop a Go writer's entry to the check and the rename; it
+    /// cannot close it while Go takes no lock.
+    fn merge_and_rename(
+        &self,
+        tmp_path: &Path,
+        tmp: &mut File,
+        key: &str,
+        entry: &Entry,
+        before_check: &mut dyn FnMut(),
+    ) -> Result<(), WriteError> {
+        let path = self.file_path();
+        let mut base = self.read().map_err(WriteError::Unusable)?;
+        for merge in 1..=MAX_MERGES {
+            let mut file = self.parse_contents(&base.contents);
+            file.registries.insert(key.to_owned(), entry.clone());
+            rewrite(tmp, serialize(&file).as_bytes())?;
+            before_check();
+            let now = self.read().map_err(WriteError::Unusable)?;
+            let unchanged = now.contents == base.contents && now.stamp == Stamp::of(&path);
+            if unchanged || merge == MAX_MERGES {
+                break;
+            }
+            base = now;
+        }
+        std::fs::rename(tmp_path, &path)?;
+        Ok(())
     }
 
     /// Removes temp files that a killed writer left behind (any writer's temp file lives for
@@ -393,19 +540,6 @@ impl Cache {
         }
     }
 
-    fn write_atomically(&self, bytes: &[u8]) -> Result<(), WriteError> {
-        let (tmp_path, mut tmp) = self.create_temp()?;
-        let result = tmp
-            .write_all(bytes)
-            .and_then(|()| tmp.sync_all())
-            .and_then(|()| std::fs::rename(&tmp_path, self.file_path()));
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&tmp_path);
-            return Err(e.into());
-        }
-        Ok(())
-    }
-
     fn create_temp(&self) -> io::Result<(PathBuf, File)> {
         let mut last_err = io::Error::other("no temp name tried");
         for attempt in 0..16u32 {
@@ -426,6 +560,14 @@ impl Cache {
         }
         Err(last_err)
     }
+}
+
+/// Replaces the contents of `file` with `bytes` and syncs them to disk.
+fn rewrite(file: &mut File, bytes: &[u8]) -> io::Result<()> {
+    file.set_len(0)?;
+    file.rewind()?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// Digits unlikely to collide between processes: pid, time and attempt mixed.
@@ -669,6 +811,134 @@ mod tests {
             .store("k", entry(T0, T0 + HOUR), WRITE_LOCK_WAIT)
             .unwrap();
         assert_eq!(cache.load().registries.len(), 1);
+    }
+
+    /// How many `.config.json.tmp*` files are in `dir`.
+    fn temp_files(dir: &Path) -> usize {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                name.to_string_lossy().starts_with(".config.json.tmp")
+            })
+            .count()
+    }
+
+    /// What a Go helper does, without our lock: read `cache.json`, add `key`, write a temp file
+    /// and rename it over `cache.json`.
+    fn go_style_write(cache: &Cache, key: &str) {
+        let mut file = std::fs::read(cache.file_path())
+            .map(|b| parse(&b).unwrap())
+            .unwrap_or_default();
+        file.registries.insert(key.into(), entry(T0, T0 + HOUR));
+        let tmp = cache.dir.join(".config.json.tmp-go");
+        std::fs::write(&tmp, serialize(&file)).unwrap();
+        std::fs::rename(&tmp, cache.file_path()).unwrap();
+    }
+
+    /// Regression (issue 11): a valid file over the old 16 MiB read limit was cut, failed to
+    /// parse as corrupt, and was replaced by one entry.
+    #[test]
+    fn store_keeps_every_entry_of_a_17_mib_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path().to_path_buf());
+        let mut file = CacheFile::default();
+        for i in 0..60_000 {
+            file.registries
+                .insert(format!("us-east-1-{i:044}-{i:012}"), entry(T0, T0 + HOUR));
+        }
+        let text = serialize(&file);
+        assert!(text.len() > 17 << 20, "{}", text.len());
+        std::fs::write(cache.file_path(), text).unwrap();
+        cache
+            .store("new", entry(T0, T0 + HOUR), WRITE_LOCK_WAIT)
+            .unwrap();
+        let back = cache.load();
+        assert_eq!(back.registries.len(), 60_001);
+        file.registries.insert("new".into(), entry(T0, T0 + HOUR));
+        assert_eq!(back, file);
+    }
+
+    /// A file over [`MAX_CACHE_BYTES`] is not corrupt: it is neither read nor replaced.
+    #[test]
+    fn oversized_file_is_left_alone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path().to_path_buf());
+        // sparse: no disk space used
+        let f = File::create(cache.file_path()).unwrap();
+        f.set_len(MAX_CACHE_BYTES + 1).unwrap();
+        assert!(cache.load().registries.is_empty());
+        let err = cache
+            .store("k", entry(T0, T0 + HOUR), WRITE_LOCK_WAIT)
+            .unwrap_err();
+        assert!(
+            matches!(err, WriteError::Unusable(ReadError::TooLarge(_))),
+            "{err}"
+        );
+        let meta = std::fs::metadata(cache.file_path()).unwrap();
+        assert_eq!(meta.len(), MAX_CACHE_BYTES + 1);
+        assert_eq!(temp_files(tmp.path()), 0);
+    }
+
+    /// Regression (issue 11): a Go helper that renames its file between our read and our rename
+    /// lost its entry. Now the file is checked just before the rename and merged again.
+    #[test]
+    fn concurrent_rename_before_ours_is_merged_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path().to_path_buf());
+        go_style_write(&cache, "old");
+        let mut calls = 0;
+        cache
+            .store_with("ours", &entry(T0, T0 + HOUR), WRITE_LOCK_WAIT, &mut || {
+                calls += 1;
+                if calls == 1 {
+                    go_style_write(&cache, "go");
+                }
+            })
+            .unwrap();
+        assert_eq!(calls, 2, "one merge again after the concurrent write");
+        let keys: Vec<_> = cache.load().registries.into_keys().collect();
+        assert_eq!(keys, ["go", "old", "ours"]);
+    }
+
+    /// A writer that replaces the file before every check cannot hold ours off: after
+    /// [`MAX_MERGES`] merges ours is written anyway, with every entry seen so far.
+    #[test]
+    fn merges_again_a_bounded_number_of_times() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path().to_path_buf());
+        let mut calls = 0;
+        cache
+            .store_with("ours", &entry(T0, T0 + HOUR), WRITE_LOCK_WAIT, &mut || {
+                calls += 1;
+                go_style_write(&cache, &format!("go{calls}"));
+            })
+            .unwrap();
+        assert_eq!(calls, MAX_MERGES);
+        let file = cache.load();
+        assert_eq!(file.registries.len(), MAX_MERGES as usize);
+        assert!(file.registries.contains_key("ours"));
+        assert!(!file.registries.contains_key(&format!("go{MAX_MERGES}")));
+        assert_eq!(temp_files(tmp.path()), 0);
+    }
+
+    /// The same contents renamed into place (a new inode): nothing to lose, no merge again.
+    #[test]
+    fn same_contents_renamed_into_place_need_no_merge() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path().to_path_buf());
+        go_style_write(&cache, "old");
+        let mut calls = 0;
+        cache
+            .store_with("ours", &entry(T0, T0 + HOUR), WRITE_LOCK_WAIT, &mut || {
+                calls += 1;
+                if calls == 1 {
+                    go_style_write(&cache, "old");
+                }
+            })
+            .unwrap();
+        assert_eq!(calls, 1);
+        assert_eq!(cache.load().registries.len(), 2);
     }
 
     #[test]
