@@ -107,13 +107,13 @@ fn needs_quotes(v: &str) -> bool {
 /// Formats one line (without the time, for tests).
 fn format_fields(level: Level, msg: &str, fields: &[(&str, &str)]) -> String {
     let mut line = format!("level={} msg=", level.as_str());
-    crate::json::push_str(&mut line, msg);
+    crate::go::json::push_str(&mut line, msg);
     for (k, v) in fields {
         line.push(' ');
         line.push_str(k);
         line.push('=');
         if needs_quotes(v) {
-            crate::json::push_str(&mut line, v);
+            crate::go::json::push_str(&mut line, v);
         } else {
             line.push_str(v);
         }
@@ -137,7 +137,7 @@ pub fn log(level: Level, msg: &str, fields: &[(&str, &str)]) {
         };
     }
     if let Sink::Open(file) = &mut *sink {
-        let time = crate::timefmt::format_rfc3339_utc(crate::timefmt::now());
+        let time = crate::go::time::format_rfc3339_utc(crate::go::time::now());
         let line = format!("time=\"{time}\" {}\n", format_fields(level, msg, fields));
         if file.write_all(line.as_bytes()).is_err() {
             *sink = Sink::Off;

@@ -3,30 +3,14 @@
 //! are in the range Go can write (years 0000–9999), and serializing is idempotent from then on.
 #![no_main]
 
-#[allow(dead_code)]
-#[path = "../../src/cache.rs"]
-mod cache;
-#[allow(dead_code)]
-#[path = "../../src/fsutil.rs"]
-mod fsutil;
-#[allow(dead_code)]
-#[path = "../../src/json.rs"]
-mod json;
-#[allow(dead_code)]
-#[path = "../../src/log.rs"]
-mod log;
-#[allow(dead_code)]
-#[path = "../../src/secret.rs"]
-mod secret;
-#[allow(dead_code)]
-#[path = "../../src/timefmt.rs"]
-mod timefmt;
 
+use docker_credential_ecr_login::cache;
+use docker_credential_ecr_login::go::time as timefmt;
 use libfuzzer_sys::fuzz_target;
 
 /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999999999Z: what Go's `MarshalJSON` can write.
-const GO_MIN: i128 = -62_167_219_200 * timefmt::NANOS_PER_SEC;
-const GO_MAX: i128 = 253_402_300_800 * timefmt::NANOS_PER_SEC - 1;
+const GO_MIN: i128 = timefmt::MIN_WRITABLE;
+const GO_MAX: i128 = timefmt::MAX_WRITABLE;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(file) = cache::parse(data) else {

@@ -8,10 +8,8 @@
 //! * An answer always agrees with `parse_host(extract_host(input))`.
 #![no_main]
 
-#[allow(dead_code)]
-#[path = "../../src/registry.rs"]
-mod registry;
 
+use docker_credential_ecr_login::registry;
 use libfuzzer_sys::fuzz_target;
 use registry::Registry;
 

@@ -1,6 +1,6 @@
-//! Stdin handling (SPEC §3) on arbitrary bytes: `protocol::read_request`, `protocol::parse_store`
-//! and the whole `get`/`store`/`erase` answer built from them (`protocol::run`, with the AWS side
-//! stubbed by `common/helper_stub.rs`).
+//! Stdin handling (SPEC §3) on arbitrary bytes: `docker::read_request`, `store_json::parse_store`
+//! and the whole `get`/`store`/`erase` answer built from them (`docker::run`, with a stub
+//! implementing the `CredentialHelper` trait in place of the ECR helper).
 //!
 //! * Nothing panics.
 //! * The joined request has no `\n`, and keeps every other byte except one `\r` per line.
@@ -9,45 +9,47 @@
 //!   `ServerURL` is the trimmed request, keys in Go's order.
 #![no_main]
 
-#[allow(dead_code)]
-#[path = "../../src/config.rs"]
-mod config;
-#[allow(dead_code)]
-#[path = "common/helper_stub.rs"]
-mod helper;
-#[allow(dead_code)]
-#[path = "../../src/json.rs"]
-mod json;
-#[allow(dead_code)]
-#[path = "../../src/log.rs"]
-mod log;
-#[allow(dead_code)]
-#[path = "../../src/protocol.rs"]
-mod protocol;
-#[allow(dead_code)]
-#[path = "../../src/registry.rs"]
-mod registry;
-#[allow(dead_code)]
-#[path = "../../src/secret.rs"]
-mod secret;
-#[allow(dead_code)]
-#[path = "../../src/timefmt.rs"]
-mod timefmt;
-#[allow(dead_code)]
-#[path = "../../src/token.rs"]
-mod token;
 
+use docker_credential_ecr_login::registry;
+use docker_credential_ecr_login::secret::Secret;
+use docker_credential_ecr_login::serve::docker::{self as protocol, Action};
+use docker_credential_ecr_login::serve::store_json::parse_store;
+use docker_credential_ecr_login::serve::{Answer, CredentialHelper, NotImplemented, Outcome};
+use docker_credential_ecr_login::token::Credentials;
 use libfuzzer_sys::fuzz_target;
-use protocol::Action;
-use std::sync::OnceLock;
+use std::collections::BTreeMap;
 
-fn config() -> &'static config::Config {
-    static CFG: OnceLock<config::Config> = OnceLock::new();
-    // Logging is never initialised here, so nothing is written anywhere.
-    CFG.get_or_init(config::Config::from_env)
+/// Stands in for the ECR helper (logging is never initialised, so nothing is written): answers
+/// every ECR registry with credentials whose password is the request itself, so the JSON
+/// answer's escaping is fuzzed too; `store` succeeds for ECR hosts, `erase` never does.
+struct StubHelper;
+
+impl CredentialHelper for StubHelper {
+    fn get(&self, server_url: &str) -> Option<Answer> {
+        registry::parse(server_url)?;
+        Some(Answer {
+            creds: Credentials {
+                username: "AWS".to_owned(),
+                password: Secret::new(server_url.to_owned()),
+            },
+            expires_at: 0,
+        })
+    }
+
+    fn list(&self) -> BTreeMap<String, String> {
+        BTreeMap::new()
+    }
+
+    fn store(&self, server_url: &str) -> Result<(), NotImplemented> {
+        registry::parse(server_url).map(|_| ()).ok_or(NotImplemented)
+    }
+
+    fn erase(&self, _server_url: &str) -> Result<(), NotImplemented> {
+        Err(NotImplemented)
+    }
 }
 
-fn one_line(out: &protocol::Outcome) -> &str {
+fn one_line(out: &Outcome) -> &str {
     assert!(out.stderr.is_empty(), "stderr: {:?}", out.stderr);
     assert!(out.code == 0 || out.code == 1, "exit {}", out.code);
     let text = std::str::from_utf8(&out.stdout).expect("stdout is UTF-8");
@@ -70,13 +72,12 @@ fuzz_target!(|data: &[u8]| {
     assert!(joined.iter().filter(|&&b| b == b'\r').count() + lines >= crs);
 
     // parse_store: Go's error texts are one line.
-    if let Err(e) = protocol::parse_store(&joined) {
+    if let Err(e) = parse_store(&joined) {
         assert!(!e.is_empty() && !e.contains('\n'), "{e:?}");
     }
 
-    let cfg = config();
     // get
-    let out = protocol::run(&Action::Get, data, cfg);
+    let out = protocol::run(&Action::Get, data, &StubHelper);
     let line = one_line(&out);
     if out.code == 0 {
         let v: serde_json::Value = serde_json::from_str(line)
@@ -101,12 +102,11 @@ fuzz_target!(|data: &[u8]| {
             "get: {line:?}"
         );
     }
-    // store and erase: one line and exit 1 (storage is never implemented), or silent success
-    // with AWS_ECR_IGNORE_CREDS_STORAGE=true.
+    // store and erase: one line and exit 1, or silent success only where the helper said so.
     for action in [Action::Store, Action::Erase] {
-        let out = protocol::run(&action, data, cfg);
+        let out = protocol::run(&action, data, &StubHelper);
         if out.code == 0 && out.stdout.is_empty() && out.stderr.is_empty() {
-            assert!(cfg.ignore_creds_storage);
+            assert_eq!(action, Action::Store);
         } else {
             assert_eq!(out.code, 1);
             assert!(!one_line(&out).is_empty());

@@ -3,14 +3,9 @@
 //! username and password decodes to exactly those.
 #![no_main]
 
-#[allow(dead_code)]
-#[path = "../../src/secret.rs"]
-mod secret;
-#[allow(dead_code)]
-#[path = "../../src/token.rs"]
-mod token;
 
 use base64::Engine as _;
+use docker_credential_ecr_login::token;
 use libfuzzer_sys::fuzz_target;
 
 fn encode(user: &str, password: &str) -> String {

@@ -193,7 +193,7 @@ fn string_field(doc: &Map<String, Value>, key: &str) -> Result<Option<String>, S
 
 /// An RFC 3339 time as a `SystemTime`.
 fn system_time(rfc3339: &str) -> Option<SystemTime> {
-    let nanos = crate::timefmt::parse_rfc3339(rfc3339)?;
+    let nanos = crate::go::time::parse_rfc3339(rfc3339)?;
     let magnitude = Duration::from_nanos(u64::try_from(nanos.unsigned_abs()).ok()?);
     if nanos >= 0 {
         UNIX_EPOCH.checked_add(magnitude)

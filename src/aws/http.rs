@@ -6,8 +6,8 @@
 //! roots, and a TLS connection with no roots at all fails with a clear error instead of the
 //! panic the SDK's client would hit.
 
-use crate::proxy::{ProxyEnv, Route};
-use crate::tls::{self, RootsConfig};
+use crate::aws::proxy::{ProxyEnv, Route};
+use crate::aws::tls::{self, RootsConfig};
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};

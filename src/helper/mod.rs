@@ -6,14 +6,15 @@
 //! again, call the API, write the cache under `.lock-cache`. A failed call falls back to an
 //! unexpired cached token. Everything after stdin is read fits in one deadline (D5).
 
+use crate::aws::ecr::{self, EcrError, Fetched, PUBLIC_REGION};
+use crate::aws::profile::{Properties, SharedFiles};
 use crate::cache::{Cache, Entry, Keys, TryLock, WRITE_LOCK_WAIT};
 use crate::config::Config;
-use crate::ecr::{self, EcrError, Fetched, PUBLIC_REGION};
+use crate::go::time;
 use crate::log;
-use crate::profile::{Properties, SharedFiles};
 use crate::registry::{self, Registry};
-use crate::timefmt;
-use crate::token::{self, Credentials};
+use crate::serve::{Answer, CredentialHelper, NotImplemented};
+use crate::token;
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -28,11 +29,51 @@ const STUCK_GRACE: Duration = Duration::from_millis(300);
 /// The worker thread's stack: the main thread's size, as the SDK's futures are deep.
 const WORKER_STACK: usize = 8 << 20;
 
-/// A usable token and when it expires (nanoseconds since the epoch; Go's zero time if unknown).
-#[derive(Debug)]
-pub struct Answer {
-    pub creds: Credentials,
-    pub expires_at: i128,
+/// The ECR helper as the front ends see it (`crate::serve`): every call gets its own deadline,
+/// `AWS_ECR_TIMEOUT` from the moment it is asked (D5).
+pub struct EcrHelper<'a> {
+    cfg: &'a Config,
+}
+
+impl<'a> EcrHelper<'a> {
+    pub fn new(cfg: &'a Config) -> EcrHelper<'a> {
+        EcrHelper { cfg }
+    }
+
+    fn call(&self) -> Helper {
+        Helper::new(self.cfg, Instant::now() + self.cfg.timeout)
+    }
+
+    /// Nothing is ever stored: Go's `not implemented`, unless `AWS_ECR_IGNORE_CREDS_STORAGE`.
+    fn storage(&self, verb: &str) -> Result<(), NotImplemented> {
+        log::warn(
+            &format!("{verb} is not supported by the ECR credential helper; nothing was changed"),
+            &[],
+        );
+        if self.cfg.ignore_creds_storage {
+            Ok(())
+        } else {
+            Err(NotImplemented)
+        }
+    }
+}
+
+impl CredentialHelper for EcrHelper<'_> {
+    fn get(&self, server_url: &str) -> Option<Answer> {
+        self.call().get(server_url)
+    }
+
+    fn list(&self) -> BTreeMap<String, String> {
+        self.call().list()
+    }
+
+    fn store(&self, _server_url: &str) -> Result<(), NotImplemented> {
+        self.storage("store")
+    }
+
+    fn erase(&self, _server_url: &str) -> Result<(), NotImplemented> {
+        self.storage("erase")
+    }
 }
 
 pub struct Helper {
@@ -170,7 +211,7 @@ impl Helper {
         if self.cfg.env_federated {
             return None;
         }
-        crate::profile::static_access_key(self.profile()).map(str::to_owned)
+        crate::aws::profile::static_access_key(self.profile()).map(str::to_owned)
     }
 
     fn remaining(&self) -> Duration {
@@ -184,7 +225,7 @@ impl Helper {
         let cache = self.cache.as_ref()?;
         let file = cache.load();
         let entry = keys.find(&file)?;
-        if !entry.is_fresh(timefmt::now()) {
+        if !entry.is_fresh(time::now()) {
             log::debug("Cached token is not fresh", &[("service", &entry.service)]);
             return None;
         }
@@ -208,7 +249,7 @@ impl Helper {
     fn fallback(&self, keys: Option<&Keys>) -> Option<Answer> {
         let file = self.cache.as_ref()?.load();
         let entry = keys?.find(&file)?;
-        if !entry.is_unexpired(timefmt::now()) {
+        if !entry.is_unexpired(time::now()) {
             log::debug("Cached token has expired; no fallback", &[]);
             return None;
         }
@@ -249,7 +290,7 @@ impl Helper {
         if let (Some(cache), Some(key)) = (&self.cache, key) {
             let entry = Entry {
                 authorization_token: fetched.token,
-                requested_at: timefmt::now(),
+                requested_at: time::now(),
                 expires_at: fetched.expires_at,
                 proxy_endpoint: fetched.proxy_endpoint,
                 service: service.to_owned(),

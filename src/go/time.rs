@@ -3,6 +3,10 @@
 //! A time is an `i128` count of nanoseconds since the Unix epoch (UTC), which holds every year
 //! from 0001 to 9999 with room to spare, so comparisons never overflow.
 
+/// A time as Go's `time.Time` carries it in the cache: nanoseconds since the Unix epoch, with
+/// [`ZERO_TIME`] for Go's zero value.
+pub type GoTime = i128;
+
 pub const NANOS_PER_SEC: i128 = 1_000_000_000;
 
 /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999999999Z: the years Go can write.

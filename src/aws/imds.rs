@@ -23,7 +23,7 @@ pub struct Endpoint {
 }
 
 /// The IMDS endpoint from the environment and profile, or `None` when IMDS (or v1) is disabled.
-pub fn endpoint(profile: &crate::profile::Properties) -> Option<Endpoint> {
+pub fn endpoint(profile: &crate::aws::profile::Properties) -> Option<Endpoint> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let is_true = |v: Option<String>| v.is_some_and(|v| v.eq_ignore_ascii_case("true"));
     if is_true(env("AWS_EC2_METADATA_DISABLED"))
@@ -150,7 +150,7 @@ mod tests {
 
     #[test]
     fn endpoint_selection() {
-        let mut p = crate::profile::Properties::new();
+        let mut p = crate::aws::profile::Properties::new();
         // env is read by the function; these tests only use the profile paths
         if std::env::var_os("AWS_EC2_METADATA_SERVICE_ENDPOINT").is_some()
             || std::env::var_os("AWS_EC2_METADATA_DISABLED").is_some()

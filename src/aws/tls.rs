@@ -240,7 +240,7 @@ mod tests {
     use super::*;
 
     /// A self-signed CA certificate (test only, generated with openssl, EC P-256).
-    pub const TEST_CA: &str = include_str!("../tests/data/test-ca.pem");
+    pub const TEST_CA: &str = include_str!("../../tests/data/test-ca.pem");
 
     #[test]
     fn aws_ca_bundle_replaces_everything() {

@@ -3,16 +3,13 @@
 //! EKS installs it) or with the first argument `kubelet-credential-provider`. The registry is the
 //! image up to its first `/`; then the usual host rules, cache and API apply.
 
-use crate::config::Config;
-use crate::helper::Helper;
-use crate::json;
+use super::{read_capped, CredentialHelper, Outcome};
+use crate::go::json;
+use crate::go::time::{self, GoTime, NANOS_PER_SEC, ZERO_TIME};
 use crate::log;
-use crate::protocol::Outcome;
-use crate::timefmt::{self, NANOS_PER_SEC, ZERO_TIME};
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::Path;
-use std::time::Instant;
 
 pub const ARGV0: &str = "ecr-credential-provider";
 pub const FLAG: &str = "kubelet-credential-provider";
@@ -49,7 +46,7 @@ fn fail(msg: &str) -> Outcome {
 }
 
 /// `cacheDuration`: half the remaining validity, in whole seconds (`0s` when unknown).
-fn cache_duration(expires_at: i128, now: i128) -> String {
+fn cache_duration(expires_at: GoTime, now: GoTime) -> String {
     let secs = if expires_at == ZERO_TIME {
         0
     } else {
@@ -59,16 +56,10 @@ fn cache_duration(expires_at: i128, now: i128) -> String {
 }
 
 /// Answers one request read from `stdin`.
-pub fn run(stdin: impl Read, cfg: &Config) -> Outcome {
-    let mut buf = Vec::new();
-    if stdin
-        .take(crate::protocol::STDIN_CAP as u64 + 1)
-        .read_to_end(&mut buf)
-        .is_err()
-        || buf.len() > crate::protocol::STDIN_CAP
-    {
+pub fn run(stdin: impl Read, helper: &impl CredentialHelper) -> Outcome {
+    let Ok(Some(buf)) = read_capped(stdin) else {
         return fail("cannot read the request on stdin (at most 1 MiB)");
-    }
+    };
     let req: Request = match serde_json::from_slice(&buf) {
         Ok(r) => r,
         Err(e) => return fail(&format!("invalid CredentialProviderRequest: {e}")),
@@ -81,8 +72,7 @@ pub fn run(stdin: impl Read, cfg: &Config) -> Outcome {
         ));
     }
     let registry = req.image.split('/').next().unwrap_or_default();
-    let deadline = Instant::now() + cfg.timeout;
-    let Some(answer) = Helper::new(cfg, deadline).get(registry) else {
+    let Some(answer) = helper.get(registry) else {
         return fail(&format!(
             "no credentials for {} (see the log)",
             log::redact_url(registry)
@@ -93,7 +83,7 @@ pub fn run(stdin: impl Read, cfg: &Config) -> Outcome {
     out.push_str(
         ",\"kind\":\"CredentialProviderResponse\",\"cacheKeyType\":\"Registry\",\"cacheDuration\":",
     );
-    json::push_str(&mut out, &cache_duration(answer.expires_at, timefmt::now()));
+    json::push_str(&mut out, &cache_duration(answer.expires_at, time::now()));
     out.push_str(",\"auth\":{");
     json::push_str(&mut out, registry);
     out.push_str(":{\"username\":");
@@ -144,7 +134,7 @@ mod tests {
 
     #[test]
     fn bad_requests_fail_with_exit_1() {
-        let cfg = Config::from_env();
+        let helper = crate::serve::tests::NeverHelper;
         for body in [
             &b""[..],
             b"{",
@@ -152,7 +142,7 @@ mod tests {
             br#"{"apiVersion":"v2","kind":"CredentialProviderRequest","image":"x"}"#,
             br#"{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"Other","image":"x"}"#,
         ] {
-            let out = run(body, &cfg);
+            let out = run(body, &helper);
             assert_eq!(out.code, 1);
             assert!(out.stdout.is_empty());
         }

@@ -1,11 +1,11 @@
 //! The AWS side (SPEC §5): SDK configuration, credentials, and `GetAuthorizationToken` for ECR
 //! and ECR Public.
 
+use crate::aws::profile::SharedFiles;
 use crate::config::Config;
-use crate::profile::SharedFiles;
+use crate::go::time::{self, ZERO_TIME};
 use crate::registry::{self, Registry};
 use crate::secret::Secret;
-use crate::timefmt::{self, ZERO_TIME};
 // aws-config's aliases of aws-runtime's EnvConfigFiles (aws-runtime is no direct dependency).
 #[allow(deprecated)]
 use aws_config::profile::profile_file::{ProfileFileKind, ProfileFiles};
@@ -62,7 +62,7 @@ pub enum EcrError {
 /// The retry policy from `AWS_MAX_ATTEMPTS`/`AWS_RETRY_MODE` or the profile's `max_attempts`/
 /// `retry_mode`: standard with 3 attempts unless they say otherwise. aws-config would panic on
 /// an invalid value (D1); here it is logged and the default used.
-fn retry_config(cfg: &Config, profile: &crate::profile::Properties) -> RetryConfig {
+fn retry_config(cfg: &Config, profile: &crate::aws::profile::Properties) -> RetryConfig {
     let attempts = cfg
         .max_attempts
         .clone()
@@ -108,7 +108,7 @@ const MAX_PROFILE_HOPS: usize = 8;
 fn token_files(
     cfg: &Config,
     files: &SharedFiles,
-    profile: &crate::profile::Properties,
+    profile: &crate::aws::profile::Properties,
 ) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if cfg.env_keys.is_some() {
@@ -129,7 +129,7 @@ fn token_files(
             _ => break,
         }
     }
-    if !crate::profile::has_credentials(profile) {
+    if !crate::aws::profile::has_credentials(profile) {
         out.extend(cfg.web_identity_token_file.clone());
         out.extend(cfg.container_token_file.clone());
     }
@@ -141,7 +141,7 @@ fn token_files(
 fn check_token_files(
     cfg: &Config,
     files: &SharedFiles,
-    profile: &crate::profile::Properties,
+    profile: &crate::aws::profile::Properties,
 ) -> Result<(), EcrError> {
     for path in token_files(cfg, files, profile) {
         if let Err(e) = crate::fsutil::read_regular(&path, MAX_TOKEN_BYTES) {
@@ -172,7 +172,7 @@ fn profile_files(files: &SharedFiles) -> ProfileFiles {
 pub async fn load_config(
     cfg: &Config,
     files: &SharedFiles,
-    profile: &crate::profile::Properties,
+    profile: &crate::aws::profile::Properties,
     region: &str,
     remaining: Duration,
 ) -> Result<SdkConfig, EcrError> {
@@ -182,7 +182,7 @@ pub async fn load_config(
         return Err(EcrError::Config(why.clone()));
     }
     check_token_files(cfg, files, profile)?;
-    let roots = crate::tls::RootsConfig {
+    let roots = crate::aws::tls::RootsConfig {
         aws_ca_bundle: cfg.aws_ca_bundle.clone(),
         profile_ca_bundle: profile
             .get("ca_bundle")
@@ -198,7 +198,7 @@ pub async fn load_config(
         .operation_timeout(remaining)
         .build();
     let retries = retry_config(cfg, profile);
-    let http = crate::http::client(roots);
+    let http = crate::aws::http::client(roots);
     let shared_files = profile_files(files);
     let defaults = || {
         let loader = aws_config::defaults(BehaviorVersion::latest())
@@ -241,9 +241,9 @@ pub async fn load_config(
 /// web identity, SSO or login session, and, for a `source` profile later in a role chain, no
 /// static keys (the SDK prefers those there).
 fn process_provider(
-    profile: &crate::profile::Properties,
+    profile: &crate::aws::profile::Properties,
     source: bool,
-) -> Option<crate::process::ProcessProvider> {
+) -> Option<crate::aws::process::ProcessProvider> {
     let command = profile
         .get("credential_process")
         .filter(|c| !c.is_empty())?;
@@ -255,11 +255,11 @@ fn process_provider(
     ];
     if other.iter().any(|k| profile.contains_key(*k))
         || profile.keys().any(|k| k.starts_with("sso_"))
-        || (source && crate::profile::static_access_key(profile).is_some())
+        || (source && crate::aws::profile::static_access_key(profile).is_some())
     {
         return None;
     }
-    Some(crate::process::ProcessProvider::new(
+    Some(crate::aws::process::ProcessProvider::new(
         command.clone(),
         profile.get("aws_account_id").cloned(),
     ))
@@ -271,7 +271,7 @@ fn process_provider(
 /// its `source_profile` or `credential_source`; `None` leaves the profile to the SDK.
 async fn own_role(
     files: &SharedFiles,
-    profile: &crate::profile::Properties,
+    profile: &crate::aws::profile::Properties,
     defaults: impl Fn() -> aws_config::ConfigLoader,
 ) -> Option<aws_config::sts::AssumeRoleProvider> {
     use aws_config::provider_config::ProviderConfig;
@@ -349,7 +349,7 @@ async fn own_role(
 /// and the instance metadata service refuses IMDSv2 tokens.
 pub async fn credentials(
     cfg: &Config,
-    profile: &crate::profile::Properties,
+    profile: &crate::aws::profile::Properties,
     sdk: &SdkConfig,
 ) -> Result<Credentials, EcrError> {
     let provider = sdk
@@ -360,11 +360,11 @@ pub async fn credentials(
         Err(e) => EcrError::Credentials(DisplayErrorContext(&e).to_string()),
     };
     if cfg.env_keys.is_none() && !cfg.env_federated {
-        let ep = (!crate::profile::has_credentials(profile))
-            .then(|| crate::imds::endpoint(profile))
+        let ep = (!crate::aws::profile::has_credentials(profile))
+            .then(|| crate::aws::imds::endpoint(profile))
             .flatten();
         if let Some(ep) = ep {
-            if let Some(c) = crate::imds::v1_credentials(&ep).await {
+            if let Some(c) = crate::aws::imds::v1_credentials(&ep).await {
                 return Ok(c);
             }
         }
@@ -395,7 +395,7 @@ fn endpoint_overridden(sdk: &SdkConfig, service_id: &str) -> bool {
 fn expires(t: Option<&aws_smithy_types::DateTime>) -> i128 {
     t.map_or(ZERO_TIME, |d| {
         let millis = (i128::from(d.subsec_nanos()) + 500_000) / 1_000_000;
-        i128::from(d.secs()) * timefmt::NANOS_PER_SEC + millis * 1_000_000
+        i128::from(d.secs()) * time::NANOS_PER_SEC + millis * 1_000_000
     })
 }
 

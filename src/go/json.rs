@@ -65,3 +65,54 @@ mod tests {
         assert_eq!(quote(""), "\"\"");
     }
 }
+
+/// Property tests: Go's JSON escaping (SPEC §3) of what `get`/`list` print: valid JSON that
+/// decodes back to the input, HTML-safe, nothing else escaped.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Any text, weighted toward what JSON escaping must get right.
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,32}",
+            "[\\x00-\\x7f]{0,32}",
+            "[<>&\"\\\\/\\x00-\\x1f\\x7f\u{80}\u{2028}\u{2029}\u{fffd}é😀a-z]{0,24}",
+        ]
+    }
+
+    fn go_quote(s: &str) -> String {
+        let mut out = String::new();
+        push_str(&mut out, s);
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn json_escaping_decodes_back(s in text()) {
+            let q = go_quote(&s);
+            let back: String = serde_json::from_str(&q).unwrap();
+            prop_assert_eq!(&back, &s);
+            prop_assert!(!q.contains(['<', '>', '&', '\u{2028}', '\u{2029}']), "{:?}", q);
+            prop_assert!(!q.chars().any(|c| c < ' '), "{:?}", q);
+        }
+
+        /// Go's escaping is serde_json's (short escapes, lower-case `\u00xx`) plus the HTML-safe
+        /// five; nothing else (`/`, DEL, non-ASCII) is escaped.
+        #[test]
+        fn json_escaping_is_exactly_gos(s in text()) {
+            let want = serde_json::to_string(&s)
+                .unwrap()
+                .replace('<', "\\u003c")
+                .replace('>', "\\u003e")
+                .replace('&', "\\u0026")
+                .replace('\u{2028}', "\\u2028")
+                .replace('\u{2029}', "\\u2029");
+            prop_assert_eq!(go_quote(&s), want);
+        }
+
+    }
+}

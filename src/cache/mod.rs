@@ -1,8 +1,8 @@
 //! The drop-in cache, `<dir>/cache.json` (SPEC §6): keys, validity, file format, locks and
 //! atomic writes. Format and keys are the Go helper's, so either program reads the other's file.
 
+use crate::go::time::{self, ZERO_TIME};
 use crate::secret::Secret;
-use crate::timefmt::{self, ZERO_TIME};
 use base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub const CACHE_VERSION: &str = "1.0";
-const HOUR: i128 = 3600 * timefmt::NANOS_PER_SEC;
-const MINUTE: i128 = 60 * timefmt::NANOS_PER_SEC;
+const HOUR: i128 = 3600 * time::NANOS_PER_SEC;
+const MINUTE: i128 = 60 * time::NANOS_PER_SEC;
 /// Largest cache file read. Go reads any size; an entry takes about 300 bytes, so this is some
 /// 200,000 registries, and parsing takes about 7 times the file size in memory (128 MB peak RSS
 /// measured for an 18 MiB file). A larger file is not corrupt but unusable: not read, and never
@@ -160,7 +160,7 @@ fn field_time(obj: &serde_json::Map<String, Value>, key: &str) -> Result<i128, C
     match obj.get(key) {
         None | Some(Value::Null) => Ok(ZERO_TIME),
         Some(Value::String(s)) => {
-            timefmt::parse_rfc3339(s).ok_or(CorruptCache::Shape("entry time is not RFC 3339"))
+            time::parse_rfc3339(s).ok_or(CorruptCache::Shape("entry time is not RFC 3339"))
         }
         Some(_) => Err(CorruptCache::Shape("entry time is not a string")),
     }
@@ -207,7 +207,7 @@ pub fn parse(bytes: &[u8]) -> Result<CacheFile, CorruptCache> {
 
 /// Serializes as Go's `json.MarshalIndent(cache, "", "  ")`: byte-identical output.
 pub fn serialize(file: &CacheFile) -> String {
-    use crate::json::push_str;
+    use crate::go::json::push_str;
     let mut out = String::from("{\n  \"Registries\": {");
     for (i, (key, e)) in file.registries.iter().enumerate() {
         out.push_str(if i == 0 { "\n    " } else { ",\n    " });
@@ -215,9 +215,9 @@ pub fn serialize(file: &CacheFile) -> String {
         out.push_str(": {\n      \"AuthorizationToken\": ");
         push_str(&mut out, e.authorization_token.expose());
         out.push_str(",\n      \"RequestedAt\": ");
-        push_str(&mut out, &timefmt::format_rfc3339_utc(e.requested_at));
+        push_str(&mut out, &time::format_rfc3339_utc(e.requested_at));
         out.push_str(",\n      \"ExpiresAt\": ");
-        push_str(&mut out, &timefmt::format_rfc3339_utc(e.expires_at));
+        push_str(&mut out, &time::format_rfc3339_utc(e.expires_at));
         out.push_str(",\n      \"ProxyEndpoint\": ");
         push_str(&mut out, &e.proxy_endpoint);
         out.push_str(",\n      \"Service\": ");
@@ -272,7 +272,7 @@ impl Stamp {
     /// nothing can be stat-ed there.
     fn of(path: &Path) -> Option<Stamp> {
         let m = std::fs::metadata(path).ok()?;
-        let ns = |s: i64, n: i64| i128::from(s) * timefmt::NANOS_PER_SEC + i128::from(n);
+        let ns = |s: i64, n: i64| i128::from(s) * time::NANOS_PER_SEC + i128::from(n);
         Some(Stamp {
             dev: m.dev(),
             ino: m.ino(),
@@ -572,7 +572,7 @@ fn rewrite(file: &mut File, bytes: &[u8]) -> io::Result<()> {
 
 /// Digits unlikely to collide between processes: pid, time and attempt mixed.
 fn random_digits(attempt: u32) -> u64 {
-    let t = timefmt::now() as u64;
+    let t = time::now() as u64;
     let pid = u64::from(std::process::id());
     let mut x = t ^ (pid << 32) ^ u64::from(attempt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     x ^= x >> 33;
@@ -585,7 +585,7 @@ fn random_digits(attempt: u32) -> u64 {
 mod tests {
     use super::*;
 
-    const T0: i128 = 1_700_000_000 * timefmt::NANOS_PER_SEC;
+    const T0: i128 = 1_700_000_000 * time::NANOS_PER_SEC;
 
     fn entry(requested: i128, expires: i128) -> Entry {
         Entry {
@@ -658,7 +658,7 @@ mod tests {
 
     #[test]
     fn extreme_times_do_not_overflow() {
-        let max = timefmt::parse_rfc3339("9999-12-31T23:59:59.999999999Z").unwrap();
+        let max = time::parse_rfc3339("9999-12-31T23:59:59.999999999Z").unwrap();
         assert!(!entry(ZERO_TIME, ZERO_TIME).is_fresh(T0));
         assert!(!entry(T0, ZERO_TIME).is_fresh(T0));
         assert!(!entry(ZERO_TIME, max).is_fresh(T0)); // requested 2000 years ago
@@ -679,8 +679,8 @@ mod tests {
         f.registries.insert(
             "b".into(),
             entry(
-                timefmt::parse_rfc3339("2021-03-01T14:31:17.62578Z").unwrap(),
-                timefmt::parse_rfc3339("2021-03-02T02:31:17.608Z").unwrap(),
+                time::parse_rfc3339("2021-03-01T14:31:17.62578Z").unwrap(),
+                time::parse_rfc3339("2021-03-02T02:31:17.608Z").unwrap(),
             ),
         );
         let mut public = entry(0, 0);
@@ -718,7 +718,7 @@ mod tests {
         let e = &f.registries["k"];
         assert_eq!(e.service, "ecr");
         assert_eq!(
-            timefmt::format_rfc3339_utc(e.requested_at),
+            time::format_rfc3339_utc(e.requested_at),
             "2021-03-01T14:31:17.625780278Z"
         );
     }
@@ -797,7 +797,7 @@ mod tests {
         // Written by a machine whose clock is ahead: Go's half-life rule alone would still call
         // this fresh 45 s before the writer's RequestedAt, after the token expired.
         let e = entry(T0, T0 - MINUTE);
-        assert!(!e.is_fresh(T0 - 45 * timefmt::NANOS_PER_SEC));
+        assert!(!e.is_fresh(T0 - 45 * time::NANOS_PER_SEC));
         assert!(e.is_fresh(T0 - 2 * MINUTE));
     }
 
@@ -965,7 +965,7 @@ mod proptests {
     use proptest::prelude::*;
 
     /// 9999-12-31T23:59:59.999999999Z
-    const MAX_TIME: i128 = 253_402_300_800 * timefmt::NANOS_PER_SEC - 1;
+    const MAX_TIME: i128 = 253_402_300_800 * time::NANOS_PER_SEC - 1;
 
     /// Any text, weighted toward what JSON escaping must get right.
     fn text() -> impl Strategy<Value = String> {
@@ -1048,9 +1048,9 @@ mod proptests {
             offset_min in -1439i32..=1439,
         ) {
             // what Go's json.Marshal (no indent) would write, with times in another zone
-            let shift = i128::from(offset_min) * 60 * timefmt::NANOS_PER_SEC;
+            let shift = i128::from(offset_min) * 60 * time::NANOS_PER_SEC;
             let zoned = |t: i128| {
-                let local = timefmt::format_rfc3339_utc(t + shift);
+                let local = time::format_rfc3339_utc(t + shift);
                 let sign = if offset_min < 0 { '-' } else { '+' };
                 let m = offset_min.unsigned_abs();
                 format!("{}{sign}{:02}:{:02}", local.trim_end_matches('Z'), m / 60, m % 60)
@@ -1062,7 +1062,7 @@ mod proptests {
                     if in_range(t) {
                         zoned(t)
                     } else {
-                        timefmt::format_rfc3339_utc(t)
+                        time::format_rfc3339_utc(t)
                     }
                 };
                 regs.insert(k.clone(), serde_json::json!({
@@ -1144,7 +1144,7 @@ mod proptests {
     /// Regression (the same bug seen from the cache): an entry time outside years 0000–9999,
     /// read from a file (`9999-12-31T23:59:59-00:01` is valid RFC 3339) or taken from an API
     /// `expiresAt`, makes `serialize` write a file that `parse` (and Go) reject: every entry is
-    /// lost at the next read. Fixed by clamping in `timefmt::format_rfc3339_utc`.
+    /// lost at the next read. Fixed by clamping in `time::format_rfc3339_utc`.
     #[test]
     fn times_outside_go_range_keep_the_file_readable() {
         let text = concat!(
@@ -1156,8 +1156,8 @@ mod proptests {
             "c".into(),
             Entry {
                 authorization_token: Secret::new("QVdTOnB3".into()),
-                requested_at: 1_700_000_000 * timefmt::NANOS_PER_SEC,
-                expires_at: 1_000_000_000_000 * timefmt::NANOS_PER_SEC,
+                requested_at: 1_700_000_000 * time::NANOS_PER_SEC,
+                expires_at: 1_000_000_000_000 * time::NANOS_PER_SEC,
                 proxy_endpoint: String::new(),
                 service: "ecr".into(),
             },
@@ -1165,6 +1165,6 @@ mod proptests {
         let out = serialize(&file);
         let back = parse(out.as_bytes()).unwrap_or_else(|e| panic!("{e}:\n{out}"));
         assert_eq!(back.registries.len(), 3);
-        assert!(back.registries["c"].is_fresh(1_700_000_001 * timefmt::NANOS_PER_SEC));
+        assert!(back.registries["c"].is_fresh(1_700_000_001 * time::NANOS_PER_SEC));
     }
 }

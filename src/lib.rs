@@ -1,0 +1,28 @@
+//! `docker-credential-ecr-login` as a library: the binary in `main.rs` is a thin composition
+//! root over it, and the tests and fuzz targets use it directly.
+//!
+//! The rooms, and the one direction of their arrows:
+//! - [`serve`]: the protocols callers speak (docker credential helper, kubelet credential
+//!   provider) over the [`serve::CredentialHelper`] trait; knows nothing of AWS or the cache.
+//! - [`helper`]: the ECR helper that implements that trait: fast path, single-flight fetch,
+//!   fallback, `list` priming.
+//! - [`cache`]: the drop-in `~/.ecr/cache.json`: entries, keys, file format, locks.
+//! - [`aws`]: everything that talks to AWS: SDK set-up, the ECR calls, instance metadata, HTTP,
+//!   proxies, TLS roots, the shared config files, `credential_process`.
+//! - [`go`]: byte-exact Go compatibility (JSON strings, RFC 3339 times).
+//! - leaves: [`registry`], [`token`], [`secret`], [`config`], [`log`], [`fsutil`].
+//!
+//! main → serve, helper · helper → registry, token, cache, aws, config, log · aws → registry,
+//! config, log, go, secret · cache → go, secret, fsutil, log · serve → go, secret, log.
+
+pub mod aws;
+pub mod cache;
+pub mod config;
+pub mod fsutil;
+pub mod go;
+pub mod helper;
+pub mod log;
+pub mod registry;
+pub mod secret;
+pub mod serve;
+pub mod token;
