@@ -1,7 +1,7 @@
 //! The HTTP client every AWS call uses (ECR, ECR Public, STS, SSO, IMDS, ECS).
 //!
 //! rustls with ring, proxies as Go reads them (`HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, loopback
-//! never proxied, an unusable proxy refused rather than bypassed: src/proxy.rs), and CA roots
+//! never proxied, an unusable proxy refused rather than bypassed: `proxy`), and CA roots
 //! loaded lazily: a plain `http://` endpoint (IMDS, container credentials, a test server) never loads
 //! roots, and a TLS connection with no roots at all fails with a clear error instead of the
 //! panic the SDK's client would hit.

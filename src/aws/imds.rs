@@ -2,8 +2,9 @@
 //!
 //! aws-config's IMDS client speaks IMDSv2 only: when the token request is refused (403, 404,
 //! 405: IMDSv1-only proxies, some on-premises emulators, old setups), instance credentials fail.
-//! Go's SDK then retries without a token. `ecr::credentials` does the same when the default chain
-//! failed, and only when the IMDS endpoint answered the token request with one of those codes.
+//! Go's SDK then retries without a token. `factory::credentials` does the same when the default
+//! chain failed, and only when the IMDS endpoint answered the token request with one of those
+//! codes.
 //! It is skipped when IMDS is disabled or v1 is disabled (`AWS_EC2_METADATA_V1_DISABLED`).
 
 use aws_credential_types::Credentials;

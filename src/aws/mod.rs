@@ -1,8 +1,10 @@
-//! Everything that talks to AWS (SPEC §5): SDK set-up and the ECR calls, instance metadata,
+//! Everything that talks to AWS (SPEC §5): SDK and client set-up (`factory`, as the Go helper's
+//! `api/factory.go`) and the ECR calls (`client`, as its `api/client.go`), instance metadata,
 //! the HTTP client with Go's proxy rules, TLS roots, the shared config files and
 //! `credential_process`.
 
-pub mod ecr;
+pub mod client;
+pub mod factory;
 pub mod http;
 pub mod imds;
 pub mod process;

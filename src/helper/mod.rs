@@ -6,7 +6,8 @@
 //! again, call the API, write the cache under `.lock-cache`. A failed call falls back to an
 //! unexpired cached token. Everything after stdin is read fits in one deadline (D5).
 
-use crate::aws::ecr::{self, EcrError, Fetched, PUBLIC_REGION};
+use crate::aws::client::{self, EcrError, Fetched, PUBLIC_REGION};
+use crate::aws::factory;
 use crate::aws::profile::{Properties, SharedFiles};
 use crate::cache::{Cache, Entry, Keys, TryLock, WRITE_LOCK_WAIT};
 use crate::config::Config;
@@ -360,7 +361,7 @@ impl Helper {
             Registry::Private { region, .. } => region.as_str(),
             Registry::Public { .. } => PUBLIC_REGION,
         };
-        let sdk = match ecr::load_config(
+        let sdk = match factory::load_config(
             &self.cfg,
             self.files(),
             self.profile(),
@@ -375,7 +376,7 @@ impl Helper {
                 return None;
             }
         };
-        let creds = match ecr::credentials(&self.cfg, self.profile(), &sdk).await {
+        let creds = match factory::credentials(&self.cfg, self.profile(), &sdk).await {
             Ok(c) => c,
             Err(e) => {
                 log::error(
@@ -425,9 +426,9 @@ impl Helper {
         };
         let result = match registry {
             Registry::Private { account, fips, .. } => {
-                ecr::get_private(&sdk, creds, Some(account), *fips).await
+                client::get_private(&sdk, creds, Some(account), *fips).await
             }
-            Registry::Public { host } => ecr::get_public(&sdk, creds, host).await,
+            Registry::Public { host } => client::get_public(&sdk, creds, host).await,
         };
         match result {
             Ok(fetched) => {
@@ -478,7 +479,7 @@ impl Helper {
                 .filter(|r| !r.is_empty())
                 .cloned()
         });
-        let sdk = match ecr::load_config(
+        let sdk = match factory::load_config(
             &self.cfg,
             self.files(),
             self.profile(),
@@ -493,7 +494,7 @@ impl Helper {
                 return;
             }
         };
-        let creds = match ecr::credentials(&self.cfg, self.profile(), &sdk).await {
+        let creds = match factory::credentials(&self.cfg, self.profile(), &sdk).await {
             Ok(c) => c,
             Err(e) => {
                 log::warn(
@@ -505,7 +506,7 @@ impl Helper {
         };
         let akid = creds.access_key_id().to_owned();
         match &region {
-            Some(region) => match ecr::get_private(&sdk, creds.clone(), None, false).await {
+            Some(region) => match client::get_private(&sdk, creds.clone(), None, false).await {
                 Ok(fetched) => {
                     let key = fetched
                         .account
@@ -524,7 +525,7 @@ impl Helper {
         if self.fresh(&keys).is_some() {
             return;
         }
-        match ecr::get_public(&sdk, creds, registry::PUBLIC_HOSTS[0]).await {
+        match client::get_public(&sdk, creds, registry::PUBLIC_HOSTS[0]).await {
             Ok(fetched) => {
                 self.accept(fetched, Some(keys.current), "ecr-public");
             }
