@@ -6,6 +6,14 @@
 # Usage: tests/static-proof.sh [--tls-server] [BINARY]
 #   BINARY defaults to target/x86_64-unknown-linux-musl/release/docker-credential-ecr-login.
 #
+# An aarch64 BINARY (target/aarch64-unknown-linux-musl/...) gets the arm64 rows instead:
+#   chroot:alpine-like-arm64  target/rootfs/alpine-like-arm64 (Debian's arm64 busybox-static + musl)
+#   chroot:empty-arm64        a fresh directory holding only the binary (and the CA, for tls-get)
+# On a non-aarch64 host each run is `chroot TREE /qemu-aarch64-static /docker-credential-ecr-login`:
+# Debian's qemu-user-static (a static x86_64 file) is copied into the tree next to the binary and
+# removed again, so no binfmt_misc registration (machine-global state) is needed. The checks and
+# their time limits are the same as for x86_64. There are no Docker rows for arm64.
+#
 # Environments (rows of the summary):
 #   chroot:alpine-like     target/rootfs/alpine-like      (scripts/rootfs builds and caches them)
 #   chroot:debian-minbase  target/rootfs/debian-minbase
@@ -91,7 +99,7 @@ add_env() { ENVS+=("$1"); }
 record() { # env check status [detail]
     RESULT["$1|$2"]=$3
     DETAIL["$1|$2"]=${4:-}
-    printf '%-5s %-22s %-12s %s\n' "$3" "$1" "$2" "${4:-}" >&2
+    printf '%-5s %-26s %-12s %s\n' "$3" "$1" "$2" "${4:-}" >&2
 }
 skip_env() { # env reason: every check of the row is SKIP
     local c
@@ -126,11 +134,32 @@ if [ ! -f "$bin" ] || [ ! -x "$bin" ]; then
     exit 1
 fi
 bin=$(realpath "$bin")
+
+# The binary's architecture decides the rows: x86_64 as before, aarch64 the arm64 rows (under
+# qemu-user unless the host is aarch64).
+bin_machine=$(LC_ALL=C readelf -h "$bin" 2>/dev/null | sed -n 's/^ *Machine: *//p')
+ARM64=0
+QEMU=
+QEMU_ERR=
+case $bin_machine in
+    AArch64)
+        ARM64=1
+        if [ "$(uname -m)" != aarch64 ]; then
+            QEMU=$(command -v qemu-aarch64-static || true)
+            [ -n "$QEMU" ] || QEMU_ERR="qemu-aarch64-static not installed (apt-get install qemu-user-static)"
+        fi ;;
+    'Advanced Micro Devices X86-64'|'') ;;
+    *) say "ERROR: $bin is for '$bin_machine' (x86_64 or aarch64 expected)"; exit 1 ;;
+esac
+# What runs the binary inside a tree: /qemu-aarch64-static /NAME, or /NAME.
+IN_TREE=("/$NAME")
+[ -z "$QEMU" ] || IN_TREE=(/qemu-aarch64-static "/$NAME")
 version=${PROOF_VERSION:-$(awk '/^\[/{s=$0} s=="[package]" && /^version[[:space:]]*=/{gsub(/.*=[[:space:]]*"|".*/,""); print; exit}' "$ROOT/Cargo.toml")}
 [ -n "$version" ] || { say "ERROR: cannot read the package version from Cargo.toml"; exit 1; }
 readonly EXPECT_VERSION="$NAME ($PACKAGE) $version"
 say "binary: $bin ($(stat -c %s "$bin") bytes; $(file -b "$bin" 2>/dev/null || echo 'file: n/a'))"
 say "expect: $EXPECT_VERSION"
+[ -z "$QEMU" ] || say "arm64 binary on $(uname -m): every run goes through $QEMU ($($QEMU --version | head -n 1))"
 
 # A closed loopback port for get-refused.
 refused_port=
@@ -278,10 +307,10 @@ run_chroot() {
     RC=0
     if [ -n "$input" ]; then
         printf '%s' "$input" | timeout -k 5 "$RUN_TIMEOUT" env -i "${envs[@]}" \
-            chroot "$tree" "/$NAME" "$@" >"$out" 2>"$err" || RC=$?
+            chroot "$tree" "${IN_TREE[@]}" "$@" >"$out" 2>"$err" || RC=$?
     else
         timeout -k 5 "$RUN_TIMEOUT" env -i "${envs[@]}" \
-            chroot "$tree" "/$NAME" "$@" </dev/null >"$out" 2>"$err" || RC=$?
+            chroot "$tree" "${IN_TREE[@]}" "$@" </dev/null >"$out" 2>"$err" || RC=$?
     fi
     MS=$(( $(now_ms) - t0 ))
 }
@@ -378,13 +407,18 @@ prove_chroot() { # env tree home
     CLEANUP_FILES+=("$tree/$NAME")
     cp -- "$bin" "$tree/$NAME"
     chmod 0755 "$tree/$NAME"
+    if [ -n "$QEMU" ]; then
+        CLEANUP_FILES+=("$tree/qemu-aarch64-static")
+        cp -- "$QEMU" "$tree/qemu-aarch64-static"
+        chmod 0755 "$tree/qemu-aarch64-static"
+    fi
     if [ -n "$home" ]; then
         CLEANUP_FILES+=("$tree$home")
         mkdir -p "$tree$home"
     fi
     prove chroot "$env" "$tree" "$home"
     # Leave the shared tree as it was (the EXIT trap repeats this after an interruption).
-    rm -f -- "$tree/$NAME"
+    rm -f -- "$tree/$NAME" "$tree/qemu-aarch64-static"
     [ -z "$home" ] || rm -rf -- "${tree:?}$home"
 }
 
@@ -432,20 +466,32 @@ elif [ "$(id -u)" -ne 0 ]; then
     do_chroot=0 chroot_skip="chroot needs root"
     say "*** SKIP: chroot proofs need root ***"
 fi
-if [ "${PROOF_DOCKER:-1}" = 0 ]; then
+if [ "$ARM64" -eq 1 ]; then
+    do_docker=0   # no arm64 container rows (they would need binfmt_misc): none listed either
+elif [ "${PROOF_DOCKER:-1}" = 0 ]; then
     do_docker=0 docker_skip="PROOF_DOCKER=0"
 elif ! command -v docker >/dev/null 2>&1 || ! timeout 20 docker info >/dev/null 2>&1; then
     do_docker=0 docker_skip="no Docker engine"
     say "*** SKIP: docker proofs (no Docker engine reachable) ***"
 fi
 
+# The chroot trees (and the name suffix of the rows) for this binary.
+if [ "$ARM64" -eq 1 ]; then
+    TREES=(alpine-like-arm64) SUFFIX=-arm64 ROOTFS_CMD=alpine-like-arm64
+else
+    TREES=(alpine-like debian-minbase) SUFFIX='' ROOTFS_CMD=all
+fi
 trees_ok=1
 rootfs_err=
 import_ok=1
-if [ "$do_chroot" -eq 1 ]; then
+if [ "$do_chroot" -eq 1 ] && [ -n "$QEMU_ERR" ]; then
+    trees_ok=0
+    rootfs_err=$QEMU_ERR
+    say "ERROR: $QEMU_ERR"
+elif [ "$do_chroot" -eq 1 ]; then
     t0=$(now_ms)
     mkdir -p "$ROOT/target/rootfs"
-    if ! "$ROOT/scripts/rootfs" all >"$OUT/rootfs.log" 2>&1; then
+    if ! "$ROOT/scripts/rootfs" "$ROOTFS_CMD" >"$OUT/rootfs.log" 2>&1; then
         trees_ok=0
         rootfs_err="scripts/rootfs failed: $(tail -n 1 "$OUT/rootfs.log")"
         tail -n 20 "$OUT/rootfs.log" >&2
@@ -464,12 +510,12 @@ if [ "$do_docker" -eq 1 ]; then
 fi
 
 if [ "$do_chroot" -eq 0 ]; then
-    for t in alpine-like debian-minbase empty; do add_env "chroot:$t"; skip_env "chroot:$t" "$chroot_skip"; done
+    for t in "${TREES[@]}" "empty$SUFFIX"; do add_env "chroot:$t"; skip_env "chroot:$t" "$chroot_skip"; done
 else
     # One proof run at a time: the trees are shared.
     exec {LOCK_FD}>"$ROOT/target/rootfs/.proof.lock"
     flock "$LOCK_FD"
-    for t in alpine-like debian-minbase; do
+    for t in "${TREES[@]}"; do
         add_env "chroot:$t"
         tree="$ROOT/target/rootfs/$t"
         if [ "$trees_ok" -eq 0 ] || [ ! -d "$tree" ]; then
@@ -479,20 +525,26 @@ else
         # HOME: a per-run directory inside the tree (the log lands there), removed afterwards.
         prove_chroot "chroot:$t" "$tree" "/tmp/static-proof-home.$$"
     done
-    add_env "chroot:empty"
+    e="chroot:empty$SUFFIX"
+    add_env "$e"
     empty=$(mktemp -d "$ROOT/target/rootfs/.proof-empty.XXXXXX")
     TMP_DIRS+=("$empty")
     chmod 0755 "$empty"
-    # Only the binary: no HOME, no /etc (no hosts, passwd or CA bundle), no /tmp, no /proc.
-    if "$ROOT/scripts/rootfs" empty "$empty" "$bin:/$NAME" 2>>"$OUT/rootfs.log"; then
-        prove_chroot "chroot:empty" "$empty" ""
+    # Only the binary (arm64 on x86_64: and qemu-aarch64-static): no HOME, no /etc (no hosts,
+    # passwd or CA bundle), no /tmp, no /proc.
+    if [ -n "$QEMU_ERR" ]; then
+        for c in "${CHECKS[@]}"; do record "$e" "$c" FAIL "$QEMU_ERR"; done
+    elif "$ROOT/scripts/rootfs" empty "$empty" "$bin:/$NAME" 2>>"$OUT/rootfs.log"; then
+        prove_chroot "$e" "$empty" ""
     else
-        for c in "${CHECKS[@]}"; do record "chroot:empty" "$c" FAIL "scripts/rootfs empty failed"; done
+        for c in "${CHECKS[@]}"; do record "$e" "$c" FAIL "scripts/rootfs empty failed"; done
     fi
 fi
 
 docker_envs=(alpine-like debian-minbase)
-if [ "$do_docker" -eq 0 ]; then
+if [ "$ARM64" -eq 1 ]; then
+    :   # no container rows for arm64
+elif [ "$do_docker" -eq 0 ]; then
     for t in "${docker_envs[@]}"; do add_env "docker:$t"; skip_env "docker:$t" "$docker_skip"; done
 else
     for t in "${docker_envs[@]}"; do
@@ -519,11 +571,11 @@ done
 {
     echo
     echo "static proof of $bin ($(stat -c %s "$bin") bytes)"
-    printf '%-22s' environment
+    printf '%-26s' environment
     for c in "${CHECKS[@]}"; do printf ' %-12s' "$c"; done
     echo
     for e in "${ENVS[@]}"; do
-        printf '%-22s' "$e"
+        printf '%-26s' "$e"
         for c in "${CHECKS[@]}"; do
             printf ' %-12s' "${RESULT["$e|$c"]:-SKIP}"
         done
