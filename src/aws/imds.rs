@@ -7,6 +7,7 @@
 //! codes.
 //! It is skipped when IMDS is disabled or v1 is disabled (`AWS_EC2_METADATA_V1_DISABLED`).
 
+use crate::secret::Secret;
 use aws_credential_types::Credentials;
 use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -86,21 +87,25 @@ async fn request(ep: &Endpoint, method: &str, path: &str, extra: &str) -> Option
         .flatten()
 }
 
-#[derive(serde::Deserialize)]
+/// The instance credentials document; the secret key and session token stay in [`Secret`]s.
+#[derive(Debug, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct ImdsCredentials {
     code: Option<String>,
     access_key_id: String,
-    secret_access_key: String,
-    token: Option<String>,
+    #[serde(deserialize_with = "secret")]
+    secret_access_key: Secret<String>,
+    #[serde(default, deserialize_with = "secret")]
+    token: Secret<Option<String>>,
 }
 
-impl std::fmt::Debug for ImdsCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ImdsCredentials")
-            .field("code", &self.code)
-            .finish_non_exhaustive()
-    }
+/// Deserializes a value straight into a [`Secret`].
+fn secret<'de, D, T>(d: D) -> Result<Secret<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Secret::new)
 }
 
 /// Instance credentials over IMDSv1, if and only if IMDS refuses IMDSv2 tokens.
@@ -138,8 +143,8 @@ pub async fn v1_credentials(ep: &Endpoint) -> Option<Credentials> {
     );
     Some(Credentials::new(
         creds.access_key_id,
-        creds.secret_access_key,
-        creds.token,
+        creds.secret_access_key.expose().clone(),
+        creds.token.expose().clone(),
         Some(SystemTime::now() + Duration::from_secs(900)),
         "Imdsv1",
     ))
@@ -173,5 +178,21 @@ mod tests {
         assert_eq!(endpoint(&p).unwrap().authority, "[::1]:80");
         p.insert("ec2_metadata_v1_disabled".into(), "true".into());
         assert_eq!(endpoint(&p), None);
+    }
+
+    #[test]
+    fn credentials_document_keeps_its_secrets() {
+        let doc = br#"{"Code":"Success","AccessKeyId":"AKID","SecretAccessKey":"hunter2","Token":"tok3n"}"#;
+        let creds: ImdsCredentials = serde_json::from_slice(doc).unwrap();
+        let shown = format!("{creds:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("tok3n"),
+            "{shown}"
+        );
+        assert_eq!(creds.secret_access_key.expose(), "hunter2");
+        assert_eq!(creds.token.expose().as_deref(), Some("tok3n"));
+        let doc = br#"{"AccessKeyId":"AKID","SecretAccessKey":"s"}"#;
+        let creds: ImdsCredentials = serde_json::from_slice(doc).unwrap();
+        assert_eq!((creds.code, creds.token.expose()), (None, &None));
     }
 }
