@@ -1,53 +1,95 @@
 //! JSON output exactly as Go's `encoding/json` writes it (SPEC §3 "JSON escaping").
 //!
-//! Parsing uses serde_json; writing is done here so the bytes match the Go helper's:
-//! HTML-safe escapes for `<`, `>`, `&`, U+2028/U+2029, short escapes for `\n` `\r` `\t` `\b` `\f`,
-//! `\u00xx` (lower-case hex) for other control characters, nothing else escaped.
+//! Values are serialized by serde_json through [`GoFormatter`], which keeps serde_json's escapes
+//! (`\"`, `\\`, short escapes for `\n` `\r` `\t` `\b` `\f`, `\u00xx` with lower-case hex for
+//! other control characters: Go's too) and adds Go's HTML-safe ones for `<`, `>`, `&`,
+//! U+2028 and U+2029. Nothing else is escaped. [`to_string`] gives Go's `Marshal` layout,
+//! [`to_string_indent`] its `MarshalIndent(v, "", "  ")`; [`push_str`] appends one string
+//! literal (the log line and the cache file use it).
 
-/// The escape for `c`, or `None` when it stands for itself.
-fn escape(c: char) -> Option<&'static str> {
-    const CONTROL: [&str; 32] = [
-        "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005", "\\u0006", "\\u0007",
-        "\\b", "\\t", "\\n", "\\u000b", "\\f", "\\r", "\\u000e", "\\u000f", "\\u0010", "\\u0011",
-        "\\u0012", "\\u0013", "\\u0014", "\\u0015", "\\u0016", "\\u0017", "\\u0018", "\\u0019",
-        "\\u001a", "\\u001b", "\\u001c", "\\u001d", "\\u001e", "\\u001f",
-    ];
+use serde::Serialize;
+use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
+use std::io::{self, Write};
+
+/// Go's escape for a character serde_json leaves alone, or `None`.
+fn html_escape(c: char) -> Option<&'static str> {
     match c {
-        '"' => Some("\\\""),
-        '\\' => Some("\\\\"),
         '<' => Some("\\u003c"),
         '>' => Some("\\u003e"),
         '&' => Some("\\u0026"),
         '\u{2028}' => Some("\\u2028"),
         '\u{2029}' => Some("\\u2029"),
-        c if (c as u32) < 0x20 => Some(CONTROL[c as usize]),
         _ => None,
     }
 }
 
-/// Appends `s` as a JSON string literal (with quotes), escaped as Go does. Runs of characters
-/// that need no escape are copied whole.
-pub fn push_str(out: &mut String, s: &str) {
-    out.reserve(s.len() + 2);
-    out.push('"');
-    let mut start = 0;
-    for (i, c) in s.char_indices() {
-        if let Some(esc) = escape(c) {
-            out.push_str(&s[start..i]);
-            out.push_str(esc);
-            start = i + c.len_utf8();
+/// A serde_json [`Formatter`] that writes strings as Go does, over `F`'s layout.
+pub struct GoFormatter<F>(F);
+
+macro_rules! delegate {
+    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        fn $name<W: ?Sized + Write>(&mut self, w: &mut W $(, $arg: $ty)*) -> io::Result<()> {
+            self.0.$name(w $(, $arg)*)
         }
+    )*};
+}
+
+impl<F: Formatter> Formatter for GoFormatter<F> {
+    delegate! {
+        begin_array();
+        end_array();
+        begin_array_value(first: bool);
+        end_array_value();
+        begin_object();
+        end_object();
+        begin_object_key(first: bool);
+        begin_object_value();
+        end_object_value();
     }
-    out.push_str(&s[start..]);
-    out.push('"');
+
+    fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, s: &str) -> io::Result<()> {
+        let mut start = 0;
+        for (i, c) in s.char_indices() {
+            if let Some(esc) = html_escape(c) {
+                w.write_all(&s.as_bytes()[start..i])?;
+                w.write_all(esc.as_bytes())?;
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(&s.as_bytes()[start..])
+    }
+}
+
+fn write_with<F: Formatter>(value: &impl Serialize, formatter: F) -> String {
+    let mut out = Vec::with_capacity(128);
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, GoFormatter(formatter));
+    // Serializing plain data (strings, maps, structs of them) into a Vec cannot fail.
+    if value.serialize(&mut ser).is_err() {
+        return String::new();
+    }
+    // serde_json writes UTF-8 only.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// `value` as Go's `json.Marshal` writes it.
+pub fn to_string(value: &impl Serialize) -> String {
+    write_with(value, CompactFormatter)
+}
+
+/// `value` as Go's `json.MarshalIndent(value, "", "  ")` writes it.
+pub fn to_string_indent(value: &impl Serialize) -> String {
+    write_with(value, PrettyFormatter::with_indent(b"  "))
+}
+
+/// Appends `s` as a JSON string literal (with quotes), escaped as Go does.
+pub fn push_str(out: &mut String, s: &str) {
+    out.push_str(&to_string(&s));
 }
 
 /// A JSON string literal for `s`, escaped as Go does.
 #[cfg(test)]
 pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    push_str(&mut out, s);
-    out
+    to_string(&s)
 }
 
 #[cfg(test)]

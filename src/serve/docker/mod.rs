@@ -162,40 +162,30 @@ fn get(request: Option<Vec<u8>>, helper: &impl CredentialHelper) -> Outcome {
         return Outcome::line(NO_SERVER_URL, 1);
     }
     match helper.get(server_url).map(|a| a.creds) {
-        Some(c) => {
-            let mut out = String::from("{\"ServerURL\":");
-            json::push_str(&mut out, server_url);
-            out.push_str(",\"Username\":");
-            json::push_str(&mut out, &c.username);
-            out.push_str(",\"Secret\":");
-            json::push_str(&mut out, c.password.expose());
-            out.push_str("}\n");
-            Outcome {
-                stdout: out.into_bytes(),
-                stderr: Vec::new(),
-                code: 0,
-            }
-        }
+        Some(c) => Outcome::line(
+            &json::to_string(&GetAnswer {
+                server_url,
+                username: &c.username,
+                secret: c.password.expose(),
+            }),
+            0,
+        ),
         None => Outcome::line(NOT_FOUND, 1),
     }
 }
 
+/// The `get` answer, keys in Go's order and case.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetAnswer<'a> {
+    #[serde(rename = "ServerURL")]
+    server_url: &'a str,
+    username: &'a str,
+    secret: &'a str,
+}
+
 fn list_outcome(entries: &BTreeMap<String, String>) -> Outcome {
-    let mut out = String::from("{");
-    for (i, (endpoint, user)) in entries.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        json::push_str(&mut out, endpoint);
-        out.push(':');
-        json::push_str(&mut out, user);
-    }
-    out.push_str("}\n");
-    Outcome {
-        stdout: out.into_bytes(),
-        stderr: Vec::new(),
-        code: 0,
-    }
+    Outcome::line(&json::to_string(entries), 0)
 }
 
 /// `store` and `erase` after validation: the helper's verdict (SPEC §7).
