@@ -83,6 +83,50 @@ impl Vars {
     fn var_os(&self, name: &str) -> Option<OsString> {
         self.0.get(std::ffi::OsStr::new(name)).cloned()
     }
+
+    /// Whether a variable is set and non-empty.
+    fn is_set(&self, name: &str) -> bool {
+        self.0.contains_key(std::ffi::OsStr::new(name))
+    }
+
+    /// `AWS_ECR_CACHE_DIR` (`~` expanded), else `~/.ecr`; `None` without a home to put it in.
+    fn cache_dir(&self, home: Option<&Path>) -> Option<PathBuf> {
+        match self.var_os("AWS_ECR_CACHE_DIR") {
+            Some(dir) => expand_tilde(Path::new(&dir), home),
+            None => home.map(|h| h.join(".ecr")),
+        }
+    }
+
+    /// A shared file: the variable `name` (`~` expanded), else `~/.aws/<default>`, else
+    /// `<default>` relative to the working directory.
+    fn aws_file(&self, name: &str, default: &str, home: Option<&Path>) -> PathBuf {
+        self.var_os(name)
+            .and_then(|p| expand_tilde(Path::new(&p), home))
+            .unwrap_or_else(|| {
+                home.map_or_else(|| PathBuf::from(default), |h| h.join(".aws").join(default))
+            })
+    }
+
+    /// Static keys (with Go's `AWS_ACCESS_KEY`/`AWS_SECRET_KEY` aliases), when both are set.
+    fn env_keys(&self) -> Option<EnvKeys> {
+        let access_key = self
+            .var("AWS_ACCESS_KEY_ID")
+            .or_else(|| self.var("AWS_ACCESS_KEY"));
+        let secret_key = self
+            .var("AWS_SECRET_ACCESS_KEY")
+            .or_else(|| self.var("AWS_SECRET_KEY"));
+        Some(EnvKeys {
+            access_key_id: access_key?,
+            secret_access_key: Secret::new(secret_key?),
+            session_token: self.var("AWS_SESSION_TOKEN").map(Secret::new),
+        })
+    }
+
+    /// Whether container credentials are configured (relative or full URI).
+    fn container_credentials(&self) -> bool {
+        self.is_set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+            || self.is_set("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+    }
 }
 
 impl Config {
@@ -95,48 +139,9 @@ impl Config {
         let var = |name: &str| vars.var(name);
         let var_os = |name: &str| vars.var_os(name);
         let home = var_os("HOME").map(PathBuf::from).or_else(passwd_home);
-        let cache_dir = match var_os("AWS_ECR_CACHE_DIR") {
-            Some(dir) => expand_tilde(Path::new(&dir), home.as_deref()),
-            None => home.as_ref().map(|h| h.join(".ecr")),
-        };
         let profile_env = var("AWS_PROFILE").or_else(|| var("AWS_DEFAULT_PROFILE"));
-        let aws_dir = |file: &str| {
-            home.as_ref()
-                .map_or_else(|| PathBuf::from(file), |h| h.join(".aws").join(file))
-        };
-        let file_var = |name: &str, default: &str| {
-            var_os(name)
-                .and_then(|p| expand_tilde(Path::new(&p), home.as_deref()))
-                .unwrap_or_else(|| aws_dir(default))
-        };
-        let access_key = var("AWS_ACCESS_KEY_ID").or_else(|| var("AWS_ACCESS_KEY"));
-        let secret_key = var("AWS_SECRET_ACCESS_KEY").or_else(|| var("AWS_SECRET_KEY"));
-        let env_keys = match (access_key, secret_key) {
-            (Some(id), Some(secret)) => Some(EnvKeys {
-                access_key_id: id,
-                secret_access_key: Secret::new(secret),
-                session_token: var("AWS_SESSION_TOKEN").map(Secret::new),
-            }),
-            _ => None,
-        };
-        let env_federated = [
-            "AWS_WEB_IDENTITY_TOKEN_FILE",
-            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        ]
-        .iter()
-        .any(|v| var_os(v).is_some());
-        let web_identity_token_file = var_os("AWS_WEB_IDENTITY_TOKEN_FILE")
-            .filter(|_| var_os("AWS_ROLE_ARN").is_some())
-            .map(PathBuf::from);
-        let container_token_file = var_os("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
-            .filter(|_| {
-                var_os("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some()
-                    || var_os("AWS_CONTAINER_CREDENTIALS_FULL_URI").is_some()
-            })
-            .map(PathBuf::from);
         Config {
-            cache_disabled: var_os("AWS_ECR_DISABLE_CACHE").is_some(),
+            cache_disabled: vars.is_set("AWS_ECR_DISABLE_CACHE"),
             ignore_creds_storage: var_os("AWS_ECR_IGNORE_CREDS_STORAGE")
                 .is_some_and(|v| v == "true"),
             log_level: var("AWS_ECR_LOG_LEVEL")
@@ -147,20 +152,29 @@ impl Config {
                 .unwrap_or(DEFAULT_TIMEOUT),
             profile_from_env: profile_env.is_some(),
             profile: profile_env.unwrap_or_else(|| "default".to_owned()),
-            config_file: file_var("AWS_CONFIG_FILE", "config"),
-            credentials_file: file_var("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
-            env_keys,
+            config_file: vars.aws_file("AWS_CONFIG_FILE", "config", home.as_deref()),
+            credentials_file: vars.aws_file(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "credentials",
+                home.as_deref(),
+            ),
+            env_keys: vars.env_keys(),
             env_region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
-            env_federated,
-            web_identity_token_file,
-            container_token_file,
+            env_federated: vars.is_set("AWS_WEB_IDENTITY_TOKEN_FILE")
+                || vars.container_credentials(),
+            web_identity_token_file: var_os("AWS_WEB_IDENTITY_TOKEN_FILE")
+                .filter(|_| vars.is_set("AWS_ROLE_ARN"))
+                .map(PathBuf::from),
+            container_token_file: var_os("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+                .filter(|_| vars.container_credentials())
+                .map(PathBuf::from),
             max_attempts: var("AWS_MAX_ATTEMPTS"),
             retry_mode: var("AWS_RETRY_MODE"),
             aws_ca_bundle: var_os("AWS_CA_BUNDLE").map(PathBuf::from),
             ssl_cert_file: var_os("SSL_CERT_FILE").map(PathBuf::from),
             ssl_cert_dir: var_os("SSL_CERT_DIR"),
+            cache_dir: vars.cache_dir(home.as_deref()),
             home,
-            cache_dir,
         }
     }
 }
@@ -191,42 +205,27 @@ pub fn expand_tilde(path: &Path, home: Option<&Path>) -> Option<PathBuf> {
     Some(path.to_path_buf())
 }
 
-/// The current user's home directory from the passwd database (musl reads /etc/passwd directly:
-/// no NSS, no subprocess, so this never stalls).
+/// The passwd entry's home directory, asked only when `$HOME` is unset or empty: `dirs` reads
+/// `$HOME` (then unset or empty too, so skipped) and then the entry (`getpwuid_r`; musl reads
+/// /etc/passwd directly: no NSS, no subprocess, so this never stalls); an empty entry is none.
 fn passwd_home() -> Option<PathBuf> {
-    use std::ffi::CStr;
-    use std::os::unix::ffi::OsStrExt;
-    let mut buf = vec![0u8; 4096];
-    let mut pwd = std::mem::MaybeUninit::<libc::passwd>::zeroed();
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: every pointer is valid for the call; getpwuid_r writes only within `buf`.
-    let rc = unsafe {
-        libc::getpwuid_r(
-            libc::getuid(),
-            pwd.as_mut_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            &mut result,
-        )
-    };
-    if rc != 0 || result.is_null() {
-        return None;
-    }
-    // SAFETY: getpwuid_r succeeded, so `pwd` is initialised and pw_dir points into `buf`.
-    let dir = unsafe {
-        let pwd = pwd.assume_init();
-        if pwd.pw_dir.is_null() {
-            return None;
-        }
-        CStr::from_ptr(pwd.pw_dir)
-    };
-    let bytes = dir.to_bytes();
-    (!bytes.is_empty()).then(|| PathBuf::from(std::ffi::OsStr::from_bytes(bytes)))
+    dirs::home_dir().filter(|h| !h.as_os_str().is_empty())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The configuration from exactly these variables.
+    fn env(pairs: &[(&str, &str)]) -> Config {
+        Config::from_vars(
+            pairs
+                .iter()
+                .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+                .collect::<Vec<_>>()
+                .into_iter(),
+        )
+    }
 
     #[test]
     fn tilde_expansion() {
@@ -244,15 +243,6 @@ mod tests {
 
     #[test]
     fn reads_only_its_variables() {
-        let env = |pairs: &[(&str, &str)]| {
-            Config::from_vars(
-                pairs
-                    .iter()
-                    .map(|(k, v)| (OsString::from(k), OsString::from(v)))
-                    .collect::<Vec<_>>()
-                    .into_iter(),
-            )
-        };
         let c = env(&[
             ("HOME", "/home/u"),
             ("AWS_ACCESS_KEY", "AKIDALIAS"),
@@ -284,15 +274,6 @@ mod tests {
 
     #[test]
     fn token_files_only_when_the_sdk_reads_them() {
-        let env = |pairs: &[(&str, &str)]| {
-            Config::from_vars(
-                pairs
-                    .iter()
-                    .map(|(k, v)| (OsString::from(k), OsString::from(v)))
-                    .collect::<Vec<_>>()
-                    .into_iter(),
-            )
-        };
         let c = env(&[
             ("AWS_WEB_IDENTITY_TOKEN_FILE", "/t"),
             ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/c"),
@@ -309,6 +290,16 @@ mod tests {
         ]);
         assert_eq!(c.web_identity_token_file, Some(PathBuf::from("/t")));
         assert_eq!(c.container_token_file, Some(PathBuf::from("/c")));
+    }
+
+    /// An empty `$HOME` counts as unset: the passwd entry's home is used (today's rule, which
+    /// `dirs` must not change), and never an empty path.
+    #[test]
+    fn empty_home_falls_back_to_the_passwd_entry() {
+        let c = env(&[("HOME", "")]);
+        assert_eq!(c.home, passwd_home());
+        assert_ne!(c.home, Some(PathBuf::new()));
+        assert_eq!(c.cache_dir, c.home.as_ref().map(|h| h.join(".ecr")));
     }
 
     #[test]
