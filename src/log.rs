@@ -137,7 +137,7 @@ pub fn log(level: Level, msg: &str, fields: &[(&str, &str)]) {
         };
     }
     if let Sink::Open(file) = &mut *sink {
-        let time = crate::go::time::format_rfc3339_utc(crate::go::time::now());
+        let time = crate::go::time::GoTime::now().to_rfc3339();
         let line = format!("time=\"{time}\" {}\n", format_fields(level, msg, fields));
         if file.write_all(line.as_bytes()).is_err() {
             *sink = Sink::Off;

@@ -5,12 +5,12 @@
 
 
 use docker_credential_ecr_login::cache;
-use docker_credential_ecr_login::go::time as timefmt;
+use docker_credential_ecr_login::go::time::GoTime;
 use libfuzzer_sys::fuzz_target;
 
 /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999999999Z: what Go's `MarshalJSON` can write.
-const GO_MIN: i128 = timefmt::MIN_WRITABLE;
-const GO_MAX: i128 = timefmt::MAX_WRITABLE;
+const GO_MIN: GoTime = GoTime::MIN_WRITABLE;
+const GO_MAX: GoTime = GoTime::MAX_WRITABLE;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(file) = cache::parse(data) else {
@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
     );
     let back = cache::parse(text.as_bytes())
         .unwrap_or_else(|e| panic!("serialize output does not parse back ({e}):\n{text}"));
-    let in_range = |t: i128| (GO_MIN..=GO_MAX).contains(&t);
+    let in_range = |t: GoTime| (GO_MIN..=GO_MAX).contains(&t);
     if file
         .registries
         .values()

@@ -10,6 +10,7 @@
 #![no_main]
 
 
+use docker_credential_ecr_login::go::time::GoTime;
 use docker_credential_ecr_login::registry;
 use docker_credential_ecr_login::secret::Secret;
 use docker_credential_ecr_login::serve::docker::{self as protocol, Action};
@@ -32,7 +33,7 @@ impl CredentialHelper for StubHelper {
                 username: "AWS".to_owned(),
                 password: Secret::new(server_url.to_owned()),
             },
-            expires_at: 0,
+            expires_at: GoTime::from_unix_nanos(0),
         })
     }
 

@@ -3,7 +3,7 @@
 //! its expiry as the API returned them, and the AWS room's error type. The SDK set-up is in
 //! [`crate::aws::factory`].
 
-use crate::go::time::{self, ZERO_TIME};
+use crate::go::time::{GoTime, NANOS_PER_SEC};
 use crate::registry::{self, Registry};
 use crate::secret::Secret;
 use aws_credential_types::Credentials;
@@ -19,7 +19,7 @@ pub const PUBLIC_REGION: &str = "us-east-1";
 pub struct Fetched {
     pub token: Secret<String>,
     /// Nanoseconds since the Unix epoch; Go's zero time when absent.
-    pub expires_at: i128,
+    pub expires_at: GoTime,
     pub proxy_endpoint: String,
     /// For private registries, the account parsed from the proxy endpoint.
     pub account: Option<String>,
@@ -49,10 +49,10 @@ pub enum EcrError {
 
 /// `expiresAt` at millisecond precision, as ECR sends it and Go's SDK keeps it (the Rust SDK
 /// reads it through an f64, so `.406` can arrive as `.405999…`).
-fn expires(t: Option<&aws_smithy_types::DateTime>) -> i128 {
-    t.map_or(ZERO_TIME, |d| {
+fn expires(t: Option<&aws_smithy_types::DateTime>) -> GoTime {
+    t.map_or(GoTime::ZERO, |d| {
         let millis = (i128::from(d.subsec_nanos()) + 500_000) / 1_000_000;
-        i128::from(d.secs()) * time::NANOS_PER_SEC + millis * 1_000_000
+        GoTime::from_unix_nanos(i128::from(d.secs()) * NANOS_PER_SEC + millis * 1_000_000)
     })
 }
 

@@ -13,7 +13,7 @@ use aws_credential_types::provider::{self, error::CredentialsError, future, Prov
 use aws_credential_types::Credentials;
 use serde_json::{Map, Value};
 use std::process::{ExitStatus, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Largest output kept from the command (a credentials document is well under 4 KiB).
@@ -193,13 +193,7 @@ fn string_field(doc: &Map<String, Value>, key: &str) -> Result<Option<String>, S
 
 /// An RFC 3339 time as a `SystemTime`.
 fn system_time(rfc3339: &str) -> Option<SystemTime> {
-    let nanos = crate::go::time::parse_rfc3339(rfc3339)?;
-    let magnitude = Duration::from_nanos(u64::try_from(nanos.unsigned_abs()).ok()?);
-    if nanos >= 0 {
-        UNIX_EPOCH.checked_add(magnitude)
-    } else {
-        UNIX_EPOCH.checked_sub(magnitude)
-    }
+    crate::go::time::GoTime::parse_rfc3339(rfc3339)?.to_system_time()
 }
 
 /// Parses a `credential_process` document (the AWS CLI's format, version 1).
@@ -234,6 +228,7 @@ fn parse(output: &[u8], profile_account: Option<&str>) -> Result<Credentials, St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn parses_like_the_sdk() {

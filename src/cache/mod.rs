@@ -1,7 +1,7 @@
 //! The drop-in cache, `<dir>/cache.json` (SPEC §6): keys, validity, file format, locks and
 //! atomic writes. Format and keys are the Go helper's, so either program reads the other's file.
 
-use crate::go::time::{self, ZERO_TIME};
+use crate::go::time::GoTime;
 use crate::secret::Secret;
 use base64::Engine as _;
 use serde_json::Value;
@@ -14,8 +14,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub const CACHE_VERSION: &str = "1.0";
-const HOUR: i128 = 3600 * time::NANOS_PER_SEC;
-const MINUTE: i128 = 60 * time::NANOS_PER_SEC;
+/// D7: an entry is stale this long after it was requested, whatever its expiry.
+const MAX_FRESH_AGE: Duration = Duration::from_secs(6 * 3600);
+/// D7: an entry requested further in the future than this (clock skew) is stale.
+const MAX_FUTURE_SKEW: Duration = Duration::from_secs(5 * 60);
 /// Largest cache file read. Go reads any size; an entry takes about 300 bytes, so this is some
 /// 200,000 registries, and parsing takes about 7 times the file size in memory (128 MB peak RSS
 /// measured for an 18 MiB file). A larger file is not corrupt but unusable: not read, and never
@@ -31,9 +33,9 @@ pub const WRITE_LOCK_WAIT: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub authorization_token: Secret<String>,
-    /// Nanoseconds since the Unix epoch.
-    pub requested_at: i128,
-    pub expires_at: i128,
+    pub requested_at: GoTime,
+    /// [`GoTime::ZERO`] when unknown.
+    pub expires_at: GoTime,
     pub proxy_endpoint: String,
     /// `ecr` or `ecr-public`.
     pub service: String,
@@ -42,23 +44,22 @@ pub struct Entry {
 impl Entry {
     /// Fresh: within the first half of its lifetime (Go's rule, MUST), younger than 6 h and not
     /// requested more than 5 minutes in the future (D7). A zero expiry is never fresh.
-    pub fn is_fresh(&self, now: i128) -> bool {
-        if self.expires_at == ZERO_TIME {
+    pub fn is_fresh(&self, now: GoTime) -> bool {
+        if self.expires_at.is_zero() {
             return false;
         }
         // Go: validity := ExpiresAt.Sub(RequestedAt), saturated to a 64-bit Duration.
-        let validity =
-            (self.expires_at - self.requested_at).clamp(i64::MIN.into(), i64::MAX.into());
-        let refresh_at = self.expires_at - validity / 2;
+        let validity = self.expires_at.go_sub(self.requested_at);
+        let refresh_at = self.expires_at.add_go_nanos(-(validity / 2));
         now < refresh_at
             && now < self.expires_at
-            && now < self.requested_at.saturating_add(6 * HOUR)
-            && self.requested_at <= now + 5 * MINUTE
+            && now < self.requested_at.saturating_add(MAX_FRESH_AGE)
+            && self.requested_at <= now.saturating_add(MAX_FUTURE_SKEW)
     }
 
     /// Usable as a fallback when a refresh fails: not yet expired (D6).
-    pub fn is_unexpired(&self, now: i128) -> bool {
-        self.expires_at != ZERO_TIME && now < self.expires_at
+    pub fn is_unexpired(&self, now: GoTime) -> bool {
+        !self.expires_at.is_zero() && now < self.expires_at
     }
 }
 
@@ -156,11 +157,11 @@ fn field_str<'a>(
     }
 }
 
-fn field_time(obj: &serde_json::Map<String, Value>, key: &str) -> Result<i128, CorruptCache> {
+fn field_time(obj: &serde_json::Map<String, Value>, key: &str) -> Result<GoTime, CorruptCache> {
     match obj.get(key) {
-        None | Some(Value::Null) => Ok(ZERO_TIME),
+        None | Some(Value::Null) => Ok(GoTime::ZERO),
         Some(Value::String(s)) => {
-            time::parse_rfc3339(s).ok_or(CorruptCache::Shape("entry time is not RFC 3339"))
+            GoTime::parse_rfc3339(s).ok_or(CorruptCache::Shape("entry time is not RFC 3339"))
         }
         Some(_) => Err(CorruptCache::Shape("entry time is not a string")),
     }
@@ -215,9 +216,9 @@ pub fn serialize(file: &CacheFile) -> String {
         out.push_str(": {\n      \"AuthorizationToken\": ");
         push_str(&mut out, e.authorization_token.expose());
         out.push_str(",\n      \"RequestedAt\": ");
-        push_str(&mut out, &time::format_rfc3339_utc(e.requested_at));
+        push_str(&mut out, &e.requested_at.to_rfc3339());
         out.push_str(",\n      \"ExpiresAt\": ");
-        push_str(&mut out, &time::format_rfc3339_utc(e.expires_at));
+        push_str(&mut out, &e.expires_at.to_rfc3339());
         out.push_str(",\n      \"ProxyEndpoint\": ");
         push_str(&mut out, &e.proxy_endpoint);
         out.push_str(",\n      \"Service\": ");
@@ -263,8 +264,9 @@ struct Stamp {
     dev: u64,
     ino: u64,
     size: u64,
-    mtime_ns: i128,
-    ctime_ns: i128,
+    /// Seconds and nanoseconds, as `stat` gives them.
+    mtime: (i64, i64),
+    ctime: (i64, i64),
 }
 
 impl Stamp {
@@ -272,13 +274,12 @@ impl Stamp {
     /// nothing can be stat-ed there.
     fn of(path: &Path) -> Option<Stamp> {
         let m = std::fs::metadata(path).ok()?;
-        let ns = |s: i64, n: i64| i128::from(s) * time::NANOS_PER_SEC + i128::from(n);
         Some(Stamp {
             dev: m.dev(),
             ino: m.ino(),
             size: m.size(),
-            mtime_ns: ns(m.mtime(), m.mtime_nsec()),
-            ctime_ns: ns(m.ctime(), m.ctime_nsec()),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
         })
     }
 }
@@ -572,7 +573,7 @@ fn rewrite(file: &mut File, bytes: &[u8]) -> io::Result<()> {
 
 /// Digits unlikely to collide between processes: pid, time and attempt mixed.
 fn random_digits(attempt: u32) -> u64 {
-    let t = time::now() as u64;
+    let t = GoTime::now().unix_nanos() as u64;
     let pid = u64::from(std::process::id());
     let mut x = t ^ (pid << 32) ^ u64::from(attempt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     x ^= x >> 33;
@@ -585,9 +586,19 @@ fn random_digits(attempt: u32) -> u64 {
 mod tests {
     use super::*;
 
-    const T0: i128 = 1_700_000_000 * time::NANOS_PER_SEC;
+    const T0: GoTime = GoTime::from_unix_secs(1_700_000_000);
+    const ZERO_TIME: GoTime = GoTime::ZERO;
+    const NS: Duration = Duration::from_nanos(1);
+    const SEC: Duration = Duration::from_secs(1);
+    const MINUTE: Duration = Duration::from_secs(60);
+    const HOUR: Duration = Duration::from_secs(3600);
 
-    fn entry(requested: i128, expires: i128) -> Entry {
+    /// The time `n` nanoseconds after the Unix epoch.
+    fn at(n: i128) -> GoTime {
+        GoTime::from_unix_nanos(n)
+    }
+
+    fn entry(requested: GoTime, expires: GoTime) -> Entry {
         Entry {
             authorization_token: Secret::new("QVdTOnB3".into()),
             requested_at: requested,
@@ -624,30 +635,30 @@ mod tests {
         let mut f = CacheFile::default();
         f.registries.insert(
             "us-east-1-YWNjZXNzS2V51B2M2Y8AsgTpgAmY7PhCfg==-123456789012".into(),
-            entry(1, 2),
+            entry(at(1), at(2)),
         );
-        assert_eq!(k.find(&f).unwrap().requested_at, 1);
-        f.registries.insert(k.current.clone(), entry(3, 4));
-        assert_eq!(k.find(&f).unwrap().requested_at, 3);
+        assert_eq!(k.find(&f).unwrap().requested_at, at(1));
+        f.registries.insert(k.current.clone(), entry(at(3), at(4)));
+        assert_eq!(k.find(&f).unwrap().requested_at, at(3));
     }
 
     #[test]
     fn freshness_half_life_strict() {
         let e = entry(T0, T0 + 12 * HOUR);
         assert!(e.is_fresh(T0));
-        assert!(e.is_fresh(T0 + 6 * HOUR - 1));
+        assert!(e.is_fresh(T0 + 6 * HOUR - NS));
         assert!(!e.is_fresh(T0 + 6 * HOUR));
         // odd nanosecond lifetimes truncate the half toward zero, as Go's Duration division
-        let e = entry(T0, T0 + 3);
-        assert!(e.is_fresh(T0 + 1));
-        assert!(!e.is_fresh(T0 + 2));
+        let e = entry(T0, T0 + 3 * NS);
+        assert!(e.is_fresh(T0 + NS));
+        assert!(!e.is_fresh(T0 + 2 * NS));
     }
 
     #[test]
     fn freshness_d7_caps() {
         // a 24 h token is fresh for its first 12 h by Go's rule, but only 6 h here
         let e = entry(T0, T0 + 24 * HOUR);
-        assert!(e.is_fresh(T0 + 6 * HOUR - 1));
+        assert!(e.is_fresh(T0 + 6 * HOUR - NS));
         assert!(!e.is_fresh(T0 + 6 * HOUR));
         // requested in the future (clock skew) by more than 5 minutes: stale
         let e = entry(T0 + 10 * MINUTE, T0 + 12 * HOUR);
@@ -658,7 +669,7 @@ mod tests {
 
     #[test]
     fn extreme_times_do_not_overflow() {
-        let max = time::parse_rfc3339("9999-12-31T23:59:59.999999999Z").unwrap();
+        let max = GoTime::parse_rfc3339("9999-12-31T23:59:59.999999999Z").unwrap();
         assert!(!entry(ZERO_TIME, ZERO_TIME).is_fresh(T0));
         assert!(!entry(T0, ZERO_TIME).is_fresh(T0));
         assert!(!entry(ZERO_TIME, max).is_fresh(T0)); // requested 2000 years ago
@@ -679,11 +690,11 @@ mod tests {
         f.registries.insert(
             "b".into(),
             entry(
-                time::parse_rfc3339("2021-03-01T14:31:17.62578Z").unwrap(),
-                time::parse_rfc3339("2021-03-02T02:31:17.608Z").unwrap(),
+                GoTime::parse_rfc3339("2021-03-01T14:31:17.62578Z").unwrap(),
+                GoTime::parse_rfc3339("2021-03-02T02:31:17.608Z").unwrap(),
             ),
         );
-        let mut public = entry(0, 0);
+        let mut public = entry(at(0), at(0));
         public.service = "ecr-public".into();
         public.proxy_endpoint = "https://public.ecr.aws".into();
         public.authorization_token = Secret::new("<&>".into());
@@ -718,7 +729,7 @@ mod tests {
         let e = &f.registries["k"];
         assert_eq!(e.service, "ecr");
         assert_eq!(
-            time::format_rfc3339_utc(e.requested_at),
+            e.requested_at.to_rfc3339(),
             "2021-03-01T14:31:17.625780278Z"
         );
     }
@@ -797,7 +808,7 @@ mod tests {
         // Written by a machine whose clock is ahead: Go's half-life rule alone would still call
         // this fresh 45 s before the writer's RequestedAt, after the token expired.
         let e = entry(T0, T0 - MINUTE);
-        assert!(!e.is_fresh(T0 - 45 * time::NANOS_PER_SEC));
+        assert!(!e.is_fresh(T0 - 45 * SEC));
         assert!(e.is_fresh(T0 - 2 * MINUTE));
     }
 
@@ -965,7 +976,10 @@ mod proptests {
     use proptest::prelude::*;
 
     /// 9999-12-31T23:59:59.999999999Z
-    const MAX_TIME: i128 = 253_402_300_800 * time::NANOS_PER_SEC - 1;
+    const MAX_TIME: GoTime = GoTime::MAX_WRITABLE;
+    const ZERO_TIME: GoTime = GoTime::ZERO;
+    const MINUTE: Duration = Duration::from_secs(60);
+    const HOUR: Duration = Duration::from_secs(3600);
 
     /// Any text, weighted toward what JSON escaping must get right.
     fn text() -> impl Strategy<Value = String> {
@@ -976,15 +990,16 @@ mod proptests {
         ]
     }
 
-    fn time() -> impl Strategy<Value = i128> {
+    fn time() -> impl Strategy<Value = GoTime> {
         prop_oneof![
-            Just(ZERO_TIME),
-            Just(MAX_TIME),
-            ZERO_TIME..=MAX_TIME,
+            Just(ZERO_TIME.unix_nanos()),
+            Just(MAX_TIME.unix_nanos()),
+            ZERO_TIME.unix_nanos()..=MAX_TIME.unix_nanos(),
             // around now, at millisecond and nanosecond precision
             (1_600_000_000_000i128..2_000_000_000_000).prop_map(|ms| ms * 1_000_000),
             (1_600_000_000_000_000_000i128..2_000_000_000_000_000_000),
         ]
+        .prop_map(GoTime::from_unix_nanos)
     }
 
     fn entry() -> impl Strategy<Value = Entry> {
@@ -1048,21 +1063,23 @@ mod proptests {
             offset_min in -1439i32..=1439,
         ) {
             // what Go's json.Marshal (no indent) would write, with times in another zone
-            let shift = i128::from(offset_min) * 60 * time::NANOS_PER_SEC;
-            let zoned = |t: i128| {
-                let local = time::format_rfc3339_utc(t + shift);
+            let shift = |t: GoTime| GoTime::from_unix_nanos(
+                t.unix_nanos() + i128::from(offset_min) * 60 * 1_000_000_000,
+            );
+            let zoned = |t: GoTime| {
+                let local = shift(t).to_rfc3339();
                 let sign = if offset_min < 0 { '-' } else { '+' };
                 let m = offset_min.unsigned_abs();
                 format!("{}{sign}{:02}:{:02}", local.trim_end_matches('Z'), m / 60, m % 60)
             };
             let mut regs = serde_json::Map::new();
             for (k, e) in &file.registries {
-                let in_range = |t: i128| (ZERO_TIME..=MAX_TIME).contains(&(t + shift));
-                let time = |t: i128| {
+                let in_range = |t: GoTime| (ZERO_TIME..=MAX_TIME).contains(&shift(t));
+                let time = |t: GoTime| {
                     if in_range(t) {
                         zoned(t)
                     } else {
-                        time::format_rfc3339_utc(t)
+                        t.to_rfc3339()
                     }
                 };
                 regs.insert(k.clone(), serde_json::json!({
@@ -1089,9 +1106,9 @@ mod proptests {
         fn freshness_never_panics_and_fresh_means_unexpired(
             requested in time(),
             validity in prop_oneof![
-                0i128..=48 * HOUR,
-                Just(0),
-                any::<i64>().prop_map(|v| i128::from(v).abs()),
+                (0u64..=48 * 3600 * 1_000_000_000).prop_map(Duration::from_nanos),
+                Just(Duration::ZERO),
+                any::<i64>().prop_map(|v| Duration::from_nanos(v.unsigned_abs())),
             ],
             now in time(),
         ) {
@@ -1144,7 +1161,7 @@ mod proptests {
     /// Regression (the same bug seen from the cache): an entry time outside years 0000–9999,
     /// read from a file (`9999-12-31T23:59:59-00:01` is valid RFC 3339) or taken from an API
     /// `expiresAt`, makes `serialize` write a file that `parse` (and Go) reject: every entry is
-    /// lost at the next read. Fixed by clamping in `time::format_rfc3339_utc`.
+    /// lost at the next read. Fixed by clamping in `GoTime::to_rfc3339`.
     #[test]
     fn times_outside_go_range_keep_the_file_readable() {
         let text = concat!(
@@ -1156,8 +1173,8 @@ mod proptests {
             "c".into(),
             Entry {
                 authorization_token: Secret::new("QVdTOnB3".into()),
-                requested_at: 1_700_000_000 * time::NANOS_PER_SEC,
-                expires_at: 1_000_000_000_000 * time::NANOS_PER_SEC,
+                requested_at: GoTime::from_unix_secs(1_700_000_000),
+                expires_at: GoTime::from_unix_secs(1_000_000_000_000),
                 proxy_endpoint: String::new(),
                 service: "ecr".into(),
             },
@@ -1165,6 +1182,6 @@ mod proptests {
         let out = serialize(&file);
         let back = parse(out.as_bytes()).unwrap_or_else(|e| panic!("{e}:\n{out}"));
         assert_eq!(back.registries.len(), 3);
-        assert!(back.registries["c"].is_fresh(1_700_000_001 * time::NANOS_PER_SEC));
+        assert!(back.registries["c"].is_fresh(GoTime::from_unix_secs(1_700_000_001)));
     }
 }

@@ -11,7 +11,7 @@ use crate::aws::factory;
 use crate::aws::profile::{Properties, SharedFiles};
 use crate::cache::{Cache, Entry, Keys, TryLock, WRITE_LOCK_WAIT};
 use crate::config::Config;
-use crate::go::time;
+use crate::go::time::GoTime;
 use crate::log;
 use crate::registry::{self, Registry};
 use crate::serve::{Answer, CredentialHelper, NotImplemented};
@@ -226,7 +226,7 @@ impl Helper {
         let cache = self.cache.as_ref()?;
         let file = cache.load();
         let entry = keys.find(&file)?;
-        if !entry.is_fresh(time::now()) {
+        if !entry.is_fresh(GoTime::now()) {
             log::debug("Cached token is not fresh", &[("service", &entry.service)]);
             return None;
         }
@@ -250,7 +250,7 @@ impl Helper {
     fn fallback(&self, keys: Option<&Keys>) -> Option<Answer> {
         let file = self.cache.as_ref()?.load();
         let entry = keys?.find(&file)?;
-        if !entry.is_unexpired(time::now()) {
+        if !entry.is_unexpired(GoTime::now()) {
             log::debug("Cached token has expired; no fallback", &[]);
             return None;
         }
@@ -291,7 +291,7 @@ impl Helper {
         if let (Some(cache), Some(key)) = (&self.cache, key) {
             let entry = Entry {
                 authorization_token: fetched.token,
-                requested_at: time::now(),
+                requested_at: GoTime::now(),
                 expires_at: fetched.expires_at,
                 proxy_endpoint: fetched.proxy_endpoint,
                 service: service.to_owned(),

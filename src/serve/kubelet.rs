@@ -5,7 +5,7 @@
 
 use super::{read_capped, CredentialHelper, Outcome};
 use crate::go::json;
-use crate::go::time::{self, GoTime, NANOS_PER_SEC, ZERO_TIME};
+use crate::go::time::GoTime;
 use crate::log;
 use std::ffi::OsString;
 use std::io::Read;
@@ -47,10 +47,12 @@ fn fail(msg: &str) -> Outcome {
 
 /// `cacheDuration`: half the remaining validity, in whole seconds (`0s` when unknown).
 fn cache_duration(expires_at: GoTime, now: GoTime) -> String {
-    let secs = if expires_at == ZERO_TIME {
+    let secs = if expires_at.is_zero() {
         0
     } else {
-        ((expires_at - now) / 2 / NANOS_PER_SEC).max(0)
+        expires_at
+            .duration_since(now)
+            .map_or(0, |d| d.as_secs() / 2)
     };
     format!("{secs}s")
 }
@@ -83,7 +85,7 @@ pub fn run(stdin: impl Read, helper: &impl CredentialHelper) -> Outcome {
     out.push_str(
         ",\"kind\":\"CredentialProviderResponse\",\"cacheKeyType\":\"Registry\",\"cacheDuration\":",
     );
-    json::push_str(&mut out, &cache_duration(answer.expires_at, time::now()));
+    json::push_str(&mut out, &cache_duration(answer.expires_at, GoTime::now()));
     out.push_str(",\"auth\":{");
     json::push_str(&mut out, registry);
     out.push_str(":{\"username\":");
@@ -123,13 +125,14 @@ mod tests {
 
     #[test]
     fn half_the_remaining_validity() {
-        let now = 1_000 * NANOS_PER_SEC;
+        use std::time::Duration;
+        let now = GoTime::from_unix_secs(1_000);
         assert_eq!(
-            cache_duration(now + 12 * 3600 * NANOS_PER_SEC, now),
+            cache_duration(now + Duration::from_secs(12 * 3600), now),
             "21600s"
         );
-        assert_eq!(cache_duration(now - NANOS_PER_SEC, now), "0s");
-        assert_eq!(cache_duration(ZERO_TIME, now), "0s");
+        assert_eq!(cache_duration(now - Duration::from_secs(1), now), "0s");
+        assert_eq!(cache_duration(GoTime::ZERO, now), "0s");
     }
 
     #[test]
