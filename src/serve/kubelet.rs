@@ -80,24 +80,38 @@ pub fn run(stdin: impl Read, helper: &impl CredentialHelper) -> Outcome {
             log::redact_url(registry)
         ));
     };
-    let mut out = String::from("{\"apiVersion\":");
-    json::push_str(&mut out, &req.api_version);
-    out.push_str(
-        ",\"kind\":\"CredentialProviderResponse\",\"cacheKeyType\":\"Registry\",\"cacheDuration\":",
-    );
-    json::push_str(&mut out, &cache_duration(answer.expires_at, GoTime::now()));
-    out.push_str(",\"auth\":{");
-    json::push_str(&mut out, registry);
-    out.push_str(":{\"username\":");
-    json::push_str(&mut out, &answer.creds.username);
-    out.push_str(",\"password\":");
-    json::push_str(&mut out, answer.creds.password.expose());
-    out.push_str("}}}\n");
-    Outcome {
-        stdout: out.into_bytes(),
-        stderr: Vec::new(),
-        code: 0,
-    }
+    let response = Response {
+        api_version: &req.api_version,
+        kind: "CredentialProviderResponse",
+        cache_key_type: "Registry",
+        cache_duration: cache_duration(answer.expires_at, GoTime::now()),
+        auth: std::iter::once((
+            registry,
+            AuthConfig {
+                username: &answer.creds.username,
+                password: answer.creds.password.expose(),
+            },
+        ))
+        .collect(),
+    };
+    Outcome::line(&json::to_string(&response), 0)
+}
+
+/// A `CredentialProviderResponse`, keys in the kubelet's case and this order.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Response<'a> {
+    api_version: &'a str,
+    kind: &'a str,
+    cache_key_type: &'a str,
+    cache_duration: String,
+    auth: std::collections::BTreeMap<&'a str, AuthConfig<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct AuthConfig<'a> {
+    username: &'a str,
+    password: &'a str,
 }
 
 #[cfg(test)]
