@@ -25,6 +25,24 @@ impl Registry {
             Registry::Public { .. } => "ecr-public",
         }
     }
+
+    /// A private registry's region; `None` for ECR Public, whose API lives in one region.
+    pub fn region(&self) -> Option<&str> {
+        match self {
+            Registry::Private { region, .. } => Some(region),
+            Registry::Public { .. } => None,
+        }
+    }
+
+    /// The cache directory's lock that makes this registry's fetches single-flight (SPEC §6).
+    pub fn fetch_lock_name(&self) -> String {
+        match self {
+            Registry::Private {
+                region, account, ..
+            } => format!(".lock-{region}-{account}"),
+            Registry::Public { .. } => ".lock-ecr-public".to_owned(),
+        }
+    }
 }
 
 /// The ECR Public hostnames (case-sensitive).

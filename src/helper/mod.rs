@@ -1,34 +1,40 @@
-//! The helper's logic: `get` and `list` against the cache and the API (SPEC §5, §6, §8).
+//! The ECR helper (SPEC §5, §6, §8): implements [`CredentialHelper`] for the front ends.
 //!
-//! One `get`: parse the host (not ECR: not-found, no I/O) -> if the identity is known locally,
-//! answer a fresh cache entry with no runtime, SDK or TLS -> otherwise resolve credentials through
-//! the SDK, look again, take the registry's fetch lock (polling the cache while waiting), look
-//! again, call the API, write the cache under `.lock-cache`. A failed call falls back to an
-//! unexpired cached token. Everything after stdin is read fits in one deadline (D5).
+//! The way of one `get`:
+//! 1. parse the host ([`registry::parse`]; not ECR: not-found, no I/O);
+//! 2. if the identity is known locally (D8), answer a fresh cache entry: no runtime, SDK or TLS;
+//! 3. otherwise, on a worker thread under the deadline ([`runtime`]), resolve the SDK
+//!    configuration and credentials in one step ([`session`]): they give the cache keys;
+//! 4. look again, take the registry's fetch lock, polling the cache while another process holds
+//!    it, and look again ([`single_flight`]);
+//! 5. call the API and write the cache under `.lock-cache` ([`cached`]).
+//!
+//! A failed call, or one the deadline cuts short once the keys are known, falls back to an
+//! unexpired cached token (D6). Everything after stdin is read fits in one deadline (D5).
+//! `list` primes the cache first ([`prime`]).
 
-use crate::aws::client::{self, EcrError, Fetched, PUBLIC_REGION};
-use crate::aws::factory;
+mod cached;
+pub mod identity;
+mod prime;
+mod runtime;
+mod session;
+mod single_flight;
+
+use crate::aws::client::PUBLIC_REGION;
 use crate::aws::profile::{Properties, SharedFiles};
-use crate::cache::{Cache, Entry, Keys, TryLock, WRITE_LOCK_WAIT};
+use crate::cache::{Cache, Keys};
 use crate::config::Config;
-use crate::go::time::GoTime;
 use crate::log;
 use crate::registry::{self, Registry};
 use crate::serve::{Answer, CredentialHelper, NotImplemented};
-use crate::token;
+use cached::{keys_for, store_key};
+use runtime::run_until;
+use session::{log_api_error, Session, SessionError};
+use single_flight::Flight;
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// How often a process waiting for another's fetch looks at the cache again.
-const LOCK_POLL: Duration = Duration::from_millis(10);
-/// How long past the deadline the answer waits for a worker that is stuck in a blocking call
-/// before it is given without it.
-const STUCK_GRACE: Duration = Duration::from_millis(300);
-/// The worker thread's stack: the main thread's size, as the SDK's futures are deep.
-const WORKER_STACK: usize = 8 << 20;
 
 /// The ECR helper as the front ends see it (`crate::serve`): every call gets its own deadline,
 /// `AWS_ECR_TIMEOUT` from the moment it is asked (D5).
@@ -77,6 +83,7 @@ impl CredentialHelper for EcrHelper<'_> {
     }
 }
 
+/// One call's state: its configuration, cache and deadline.
 pub struct Helper {
     /// Shared with the worker thread that runs the SDK (see [`run_until`]).
     cfg: Arc<Config>,
@@ -86,86 +93,6 @@ pub struct Helper {
     files: OnceCell<SharedFiles>,
     /// The selected profile's properties, parsed from `files` at most once.
     profile: OnceCell<Properties>,
-}
-
-fn keys_for(registry: &Registry, akid: &str) -> Keys {
-    match registry {
-        Registry::Private {
-            region, account, ..
-        } => Keys::private(region, akid, account),
-        Registry::Public { .. } => Keys::public(akid),
-    }
-}
-
-fn fetch_lock_name(registry: &Registry) -> String {
-    match registry {
-        Registry::Private {
-            region, account, ..
-        } => format!(".lock-{region}-{account}"),
-        Registry::Public { .. } => ".lock-ecr-public".to_owned(),
-    }
-}
-
-/// Runs the future made by `make` on a single-threaded runtime in a worker thread until
-/// `deadline`; `None` when time ran out or the runtime could not start.
-///
-/// The SDK reads token and cache files inline, blocking the runtime's thread (a FIFO, a hung
-/// network mount), and dropping a runtime waits for its blocking tasks: so the work runs on a
-/// thread of its own that is never joined. At the deadline its runtime drops the future (which
-/// kills a running `credential_process`); if the thread is stuck in a blocking call instead,
-/// the answer is given [`STUCK_GRACE`] later without it, and the process exits over it.
-fn run_until<T, F, M>(deadline: Instant, make: M) -> Option<T>
-where
-    M: FnOnce() -> F + Send + 'static,
-    F: Future<Output = T>,
-    T: Send + 'static,
-{
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    let spawned = std::thread::Builder::new()
-        .name("ecr-login-sdk".to_owned())
-        .stack_size(WORKER_STACK)
-        .spawn(move || {
-            let Some(rt) = runtime() else {
-                let _ = tx.send(None);
-                return;
-            };
-            let out = rt.block_on(async { tokio::time::timeout_at(deadline.into(), make()).await });
-            let _ = tx.send(out.ok());
-            // Never wait for blocking tasks (a hung DNS lookup) on the way out.
-            rt.shutdown_background();
-        });
-    if let Err(e) = spawned {
-        log::error("Cannot start a thread", &[("error", &e.to_string())]);
-        return None;
-    }
-    let wait = deadline.saturating_duration_since(Instant::now()) + STUCK_GRACE;
-    match rx.recv_timeout(wait) {
-        Ok(out) => out,
-        Err(_) => {
-            log::error(
-                "The AWS credential chain is stuck in a blocking call (a FIFO or a hung mount?); answering without it",
-                &[],
-            );
-            None
-        }
-    }
-}
-
-/// A single-threaded runtime with timers and I/O (`None`, logged, if it cannot start).
-fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => Some(rt),
-        Err(e) => {
-            log::error(
-                "Cannot start the async runtime",
-                &[("error", &e.to_string())],
-            );
-            None
-        }
-    }
 }
 
 impl Helper {
@@ -221,95 +148,6 @@ impl Helper {
             .max(Duration::from_millis(1))
     }
 
-    /// A fresh, decodable cached token under `keys`.
-    fn fresh(&self, keys: &Keys) -> Option<Answer> {
-        let cache = self.cache.as_ref()?;
-        let file = cache.load();
-        let entry = keys.find(&file)?;
-        if !entry.is_fresh(GoTime::now()) {
-            log::debug("Cached token is not fresh", &[("service", &entry.service)]);
-            return None;
-        }
-        match token::decode(entry.authorization_token.expose()) {
-            Ok(creds) => Some(Answer {
-                creds,
-                expires_at: entry.expires_at,
-            }),
-            Err(e) => {
-                // D14: a fresh entry that does not decode is a miss.
-                log::warn(
-                    "Cached token does not decode; fetching a new one",
-                    &[("error", &e.to_string())],
-                );
-                None
-            }
-        }
-    }
-
-    /// An unexpired cached token under `keys`, served when a refresh failed (D6).
-    fn fallback(&self, keys: Option<&Keys>) -> Option<Answer> {
-        let file = self.cache.as_ref()?.load();
-        let entry = keys?.find(&file)?;
-        if !entry.is_unexpired(GoTime::now()) {
-            log::debug("Cached token has expired; no fallback", &[]);
-            return None;
-        }
-        let creds = token::decode(entry.authorization_token.expose()).ok()?;
-        log::info(
-            "Got error fetching authorization token. Falling back to cached token.",
-            &[("service", &entry.service)],
-        );
-        Some(Answer {
-            creds,
-            expires_at: entry.expires_at,
-        })
-    }
-
-    /// Decodes a freshly fetched token and caches it under `key` (`None`: no cache).
-    fn accept(&self, fetched: Fetched, key: Option<String>, service: &str) -> Option<Answer> {
-        let creds = match token::decode(fetched.token.expose()) {
-            Ok(c) => c,
-            Err(e) => {
-                log::error(
-                    "ECR returned a token that cannot be used; not caching it",
-                    &[
-                        ("error", &e.to_string()),
-                        ("proxyEndpoint", &fetched.proxy_endpoint),
-                    ],
-                );
-                return None;
-            }
-        };
-        log::info(
-            "Got authorization token from ECR",
-            &[
-                ("proxyEndpoint", &fetched.proxy_endpoint),
-                ("service", service),
-            ],
-        );
-        let expires_at = fetched.expires_at;
-        if let (Some(cache), Some(key)) = (&self.cache, key) {
-            let entry = Entry {
-                authorization_token: fetched.token,
-                requested_at: GoTime::now(),
-                expires_at: fetched.expires_at,
-                proxy_endpoint: fetched.proxy_endpoint,
-                service: service.to_owned(),
-            };
-            let wait = WRITE_LOCK_WAIT.min(self.remaining());
-            if let Err(e) = cache.store(&key, entry, wait) {
-                log::warn(
-                    "Could not write the cache; answering without caching",
-                    &[
-                        ("path", &cache.file_path().to_string_lossy()),
-                        ("error", &e.to_string()),
-                    ],
-                );
-            }
-        }
-        Some(Answer { creds, expires_at })
-    }
-
     /// Credentials for `server_url`, or `None` for the not-found answer.
     pub fn get(&self, server_url: &str) -> Option<Answer> {
         let Some(registry) = registry::parse(server_url) else {
@@ -326,59 +164,44 @@ impl Helper {
                 ("service", registry.service()),
             ],
         );
-        if self.cache.is_some() {
-            if let Some(akid) = self.local_access_key() {
-                if let Some(c) = self.fresh(&keys_for(&registry, &akid)) {
-                    log::debug(
-                        "Using cached token (local identity)",
-                        &[("service", registry.service())],
-                    );
-                    return Some(c);
-                }
-            }
+        if let Some(answer) = self.fresh_for_local_identity(&registry) {
+            return Some(answer);
         }
-        let keys = Arc::new(Mutex::new(None));
         let worker = self.for_worker();
-        let worker_keys = Arc::clone(&keys);
         let answer = run_until(self.deadline, move || async move {
-            worker.fetch(&registry, &worker_keys).await
+            worker.resolve_and_fetch(&registry).await
         });
-        match answer {
-            Some(answer) => answer,
-            None => {
-                log::error(
-                    "Timed out getting credentials; raise AWS_ECR_TIMEOUT or check network access to ECR",
-                    &[("timeout", &format!("{:?}", self.cfg.timeout))],
-                );
-                let keys = keys.lock().ok().and_then(|k| k.clone());
-                self.fallback(keys.as_ref())
-            }
-        }
+        answer.unwrap_or_else(|| {
+            // Out of time before the credentials were known: no keys, so no fallback.
+            self.log_timeout();
+            None
+        })
     }
 
-    async fn fetch(&self, registry: &Registry, keys_out: &Mutex<Option<Keys>>) -> Option<Answer> {
-        let region = match registry {
-            Registry::Private { region, .. } => region.as_str(),
-            Registry::Public { .. } => PUBLIC_REGION,
-        };
-        let sdk = match factory::load_config(
-            &self.cfg,
-            self.files(),
-            self.profile(),
-            region,
-            self.remaining(),
-        )
-        .await
+    /// The fast path (D8): a fresh token for an identity known without the SDK.
+    fn fresh_for_local_identity(&self, registry: &Registry) -> Option<Answer> {
+        self.cache.as_ref()?;
+        let answer = self.fresh(&keys_for(registry, &self.local_access_key()?))?;
+        log::debug(
+            "Using cached token (local identity)",
+            &[("service", registry.service())],
+        );
+        Some(answer)
+    }
+
+    /// Resolves the session, whose credentials give the cache keys, then fetches under the
+    /// deadline; when the deadline cuts the fetch short, the fallback uses those keys.
+    async fn resolve_and_fetch(&self, registry: &Registry) -> Option<Answer> {
+        let session = match self
+            .session(registry.region().unwrap_or(PUBLIC_REGION))
+            .await
         {
-            Ok(sdk) => sdk,
-            Err(e) => {
+            Ok(session) => session,
+            Err(SessionError::Config(e)) => {
                 log::error(&e.to_string(), &[]);
                 return None;
             }
-        };
-        let creds = match factory::credentials(&self.cfg, self.profile(), &sdk).await {
-            Ok(c) => c,
-            Err(e) => {
+            Err(SessionError::Credentials(e)) => {
                 log::error(
                     "No AWS credentials found: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or attach a role",
                     &[("error", &e.to_string())],
@@ -386,154 +209,50 @@ impl Helper {
                 return None;
             }
         };
-        let akid = creds.access_key_id().to_owned();
-        let keys = self.cache.as_ref().map(|_| keys_for(registry, &akid));
-        if let Ok(mut out) = keys_out.lock() {
-            out.clone_from(&keys);
-        }
-        let _guard = match (&self.cache, &keys) {
-            (Some(cache), Some(keys)) => {
-                if let Some(c) = self.fresh(keys) {
-                    log::debug("Using cached token", &[("service", registry.service())]);
-                    return Some(c);
-                }
-                let name = fetch_lock_name(registry);
-                let guard = loop {
-                    match cache.try_lock(&name) {
-                        TryLock::Acquired(g) => break Some(g),
-                        TryLock::Failed(e) => {
-                            log::debug(
-                                "No fetch lock; fetching unlocked",
-                                &[("error", &e.to_string())],
-                            );
-                            break None;
-                        }
-                        TryLock::Busy => {
-                            tokio::time::sleep(LOCK_POLL).await;
-                            if let Some(c) = self.fresh(keys) {
-                                log::debug("Another process fetched the token", &[]);
-                                return Some(c);
-                            }
-                        }
-                    }
-                };
-                if let Some(c) = self.fresh(keys) {
-                    return Some(c);
-                }
-                guard
-            }
-            _ => None,
-        };
-        let result = match registry {
-            Registry::Private { account, fips, .. } => {
-                client::get_private(&sdk, creds, Some(account), *fips).await
-            }
-            Registry::Public { host } => client::get_public(&sdk, creds, host).await,
-        };
-        match result {
-            Ok(fetched) => {
-                // Private tokens are cached under the account of the returned proxy endpoint,
-                // as Go does; `keys` is `None` when there is no cache.
-                let key = keys.as_ref().map(|k| match (registry, &fetched.account) {
-                    (Registry::Private { region, .. }, Some(acct)) => {
-                        Keys::private(region, &akid, acct).current
-                    }
-                    _ => k.current.clone(),
-                });
-                self.accept(fetched, key, registry.service())
-            }
-            Err(e) => {
-                log_api_error(&e);
+        let keys = self
+            .cache
+            .as_ref()
+            .map(|_| keys_for(registry, &session.akid));
+        let fetch = self.fetch(registry, &session, keys.as_ref());
+        match tokio::time::timeout_at(self.deadline.into(), fetch).await {
+            Ok(answer) => answer,
+            Err(_) => {
+                self.log_timeout();
                 self.fallback(keys.as_ref())
             }
         }
     }
 
-    /// The `list` answer: every cached endpoint and its username, after priming the cache.
-    pub fn list(&self) -> BTreeMap<String, String> {
-        let Some(cache) = &self.cache else {
-            // D13: no cache, nothing to list and no priming.
-            return BTreeMap::new();
-        };
-        let worker = self.for_worker();
-        if run_until(self.deadline, move || async move { worker.prime().await }).is_none() {
-            log::warn(
-                "Timed out priming the cache for list; listing what is cached",
-                &[],
-            );
-        }
-        let mut out = BTreeMap::new();
-        for entry in cache.load().registries.into_values() {
-            if let Ok(c) = token::decode(entry.authorization_token.expose()) {
-                out.insert(entry.proxy_endpoint, c.username);
-            }
-        }
-        out
-    }
-
-    /// Best effort: the default registry of the configured region, then ECR Public.
-    async fn prime(&self) {
-        let region = self.cfg.env_region.clone().or_else(|| {
-            self.profile()
-                .get("region")
-                .filter(|r| !r.is_empty())
-                .cloned()
-        });
-        let sdk = match factory::load_config(
-            &self.cfg,
-            self.files(),
-            self.profile(),
-            region.as_deref().unwrap_or(PUBLIC_REGION),
-            self.remaining(),
-        )
-        .await
-        {
-            Ok(sdk) => sdk,
-            Err(e) => {
-                log::error(&format!("list: {e}; listing the cache only"), &[]);
-                return;
-            }
-        };
-        let creds = match factory::credentials(&self.cfg, self.profile(), &sdk).await {
-            Ok(c) => c,
-            Err(e) => {
-                log::warn(
-                    "list: no AWS credentials; listing the cache only",
-                    &[("error", &e.to_string())],
-                );
-                return;
-            }
-        };
-        let akid = creds.access_key_id().to_owned();
-        match &region {
-            Some(region) => match client::get_private(&sdk, creds.clone(), None, false).await {
-                Ok(fetched) => {
-                    let key = fetched
-                        .account
-                        .as_ref()
-                        .map(|acct| Keys::private(region, &akid, acct).current);
-                    self.accept(fetched, key, "ecr");
-                }
-                Err(e) => log_api_error(&e),
+    /// Single flight (with a cache), the API call, and the cache write or the fallback.
+    async fn fetch(
+        &self,
+        registry: &Registry,
+        session: &Session,
+        keys: Option<&Keys>,
+    ) -> Option<Answer> {
+        let _guard = match (&self.cache, keys) {
+            (Some(cache), Some(keys)) => match self.single_flight(cache, registry, keys).await {
+                Flight::Cached(answer) => return Some(answer),
+                Flight::Fetch(guard) => guard,
             },
-            None => log::info("an AWS region is required, but was not found", &[]),
-        }
-        let public = Registry::Public {
-            host: registry::PUBLIC_HOSTS[0].to_owned(),
+            _ => None,
         };
-        let keys = keys_for(&public, &akid);
-        if self.fresh(&keys).is_some() {
-            return;
-        }
-        match client::get_public(&sdk, creds, registry::PUBLIC_HOSTS[0]).await {
+        match session.fetch(registry).await {
             Ok(fetched) => {
-                self.accept(fetched, Some(keys.current), "ecr-public");
+                let key = keys.map(|k| store_key(registry, k, &session.akid, &fetched));
+                self.accept(fetched, key, registry.service())
             }
-            Err(e) => log_api_error(&e),
+            Err(e) => {
+                log_api_error(&e);
+                self.fallback(keys)
+            }
         }
     }
-}
 
-fn log_api_error(e: &EcrError) {
-    log::error(&e.to_string(), &[]);
+    fn log_timeout(&self) {
+        log::error(
+            "Timed out getting credentials; raise AWS_ECR_TIMEOUT or check network access to ECR",
+            &[("timeout", &format!("{:?}", self.cfg.timeout))],
+        );
+    }
 }
