@@ -111,12 +111,13 @@ mod tests {
 /// Property tests: Go's JSON escaping (SPEC §3) of what `get`/`list` print: valid JSON that
 /// decodes back to the input, HTML-safe, nothing else escaped.
 #[cfg(test)]
-mod proptests {
+pub(crate) mod proptests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Any text, weighted toward what JSON escaping must get right.
-    fn text() -> impl Strategy<Value = String> {
+    /// Any text, weighted toward what JSON escaping must get right (also used by the `store`
+    /// decoder's tests).
+    pub(crate) fn text() -> impl Strategy<Value = String> {
         prop_oneof![
             "\\PC{0,32}",
             "[\\x00-\\x7f]{0,32}",

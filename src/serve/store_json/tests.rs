@@ -107,16 +107,9 @@ mod exact {
 /// error is one line.
 mod proptests {
     use super::super::*;
+    use crate::go::json::proptests::text;
     use proptest::prelude::*;
 
-    /// Any text, weighted toward what JSON escaping must get right.
-    fn text() -> impl Strategy<Value = String> {
-        prop_oneof![
-            "\\PC{0,32}",
-            "[\\x00-\\x7f]{0,32}",
-            "[<>&\"\\\\/\\x00-\\x1f\\x7f\u{80}\u{2028}\u{2029}\u{fffd}é😀a-z]{0,24}",
-        ]
-    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(1024))]
