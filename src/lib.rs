@@ -12,14 +12,18 @@
 //! - [`go`]: byte-exact Go compatibility (JSON strings, RFC 3339 times).
 //! - leaves: [`registry`], [`token`], [`secret`], [`config`], [`log`], [`fsutil`].
 //!
+//! `aws` and `helper` need the default feature `aws` (the SDK); the rest builds without it.
+//!
 //! main → serve, helper · helper → registry, token, cache, aws, config, log · aws → registry,
 //! config, log, go, secret · cache → go, secret, fsutil, log · serve → go, secret, log.
 
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod cache;
 pub mod config;
 pub mod fsutil;
 pub mod go;
+#[cfg(feature = "aws")]
 pub mod helper;
 pub mod log;
 pub mod registry;
