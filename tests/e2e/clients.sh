@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317 # the t_* check functions run indirectly, through check()
-# tests/e2e-clients.sh -- the static helper with REAL clients, end to end (SPEC 3, 7, 11, 13).
+# tests/e2e/clients.sh -- the static helper with REAL clients, end to end (SPEC 3, 7, 11, 13).
 #
-# Usage: tests/e2e-clients.sh PATH/TO/docker-credential-ecr-login
+# Usage: tests/e2e/clients.sh PATH/TO/docker-credential-ecr-login
 #
 # Set up (loopback only, all torn down by the EXIT trap):
 #   * the ECR API: moto (tests/support/ecr_server.py) on http://127.0.0.M:PORT. The helper reaches
@@ -62,7 +62,7 @@
 #                    other registry, image removed; negative control without a helper
 #   docker-py        each distinct one (python3 on PATH, Debian's /usr/bin/python3): pull via
 #                    credHelpers, get_all_credentials with credsStore (list, stdin never closed)
-#   DinD/job         images docker-imported here from scripts/rootfs trees plus a docker CLI:
+#   DinD/job         images docker-imported here from tests/e2e/rootfs trees plus a docker CLI:
 #                    alpine-like (busybox + musl, no glibc) with a static CLI, debian-minbase
 #                    (glibc) with a dynamic one; --network host, the helper bind-mounted :ro at
 #                    /usr/local/bin/docker-credential-ecr-login, the engine socket mounted, a job
@@ -77,7 +77,7 @@
 # default 120).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 readonly ROOT
 
 readonly ACCOUNT=123456789012
@@ -557,13 +557,13 @@ ns_run() { printf '+ [mount ns, private /etc/hosts] %s\n' "$*"; in_ns "$@"; }
 make_oci() {
     local d="$W/oci" ld ls diff cd cs md ms
     mkdir -p "$d/blobs/sha256"
-    printf 'hello from tests/e2e-clients.sh\n' >"$W/layer/hello.txt"
+    printf 'hello from tests/e2e/clients.sh\n' >"$W/layer/hello.txt"
     tar --numeric-owner --owner=0 --group=0 --mtime=@0 -C "$W/layer" -cf "$W/layer.tar" hello.txt
     diff=$(sha256sum <"$W/layer.tar" | cut -d' ' -f1)
     gzip -n -c "$W/layer.tar" >"$W/layer.tgz"
     ld=$(sha256sum <"$W/layer.tgz" | cut -d' ' -f1); ls=$(stat -c %s "$W/layer.tgz")
     mv "$W/layer.tgz" "$d/blobs/sha256/$ld"
-    printf '{"created":"1970-01-01T00:00:00Z","architecture":"amd64","os":"linux","config":{"Cmd":["/hello.txt"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"history":[{"created":"1970-01-01T00:00:00Z","created_by":"tests/e2e-clients.sh"}]}' \
+    printf '{"created":"1970-01-01T00:00:00Z","architecture":"amd64","os":"linux","config":{"Cmd":["/hello.txt"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"history":[{"created":"1970-01-01T00:00:00Z","created_by":"tests/e2e/clients.sh"}]}' \
         "$diff" >"$W/config.json"
     cd=$(sha256sum <"$W/config.json" | cut -d' ' -f1); cs=$(stat -c %s "$W/config.json")
     mv "$W/config.json" "$d/blobs/sha256/$cd"
@@ -1250,13 +1250,13 @@ if [ -n "$E2E_CLI" ]; then
 fi
 echo "job: done"'
 
-# make_job_image tree cli-path image: docker-import a scripts/rootfs tree plus a docker CLI.
+# make_job_image tree cli-path image: docker-import a tests/e2e/rootfs tree plus a docker CLI.
 make_job_image() {
     local tree=$1 cli=$2 image=$3 stage
     stage="$W/stage-$(basename "$1")"
     mkdir -p "$stage/usr/local/bin"
     cp -L "$cli" "$stage/usr/local/bin/docker"
-    # The rootfs lock keeps a concurrent scripts/rootfs rebuild from swapping the tree mid-tar.
+    # The rootfs lock keeps a concurrent tests/e2e/rootfs rebuild from swapping the tree mid-tar.
     flock -w 300 "$ROOT/target/rootfs/.lock" \
         tar --numeric-owner --exclude=./usr/local/bin/docker-credential-ecr-login \
             -cf - -C "$tree" . -C "$stage" ./usr/local/bin/docker \
@@ -1316,17 +1316,17 @@ rows_dind() {
             dyn_cli=${CLIS[$i]} d_ver=${CLI_VERSIONS[$i]}
         fi
     done
-    # Trees from scripts/rootfs (cached under target/rootfs; built on first use).
+    # Trees from tests/e2e/rootfs (cached under target/rootfs; built on first use).
     local t0
     t0=$(now_ms)
-    if "$ROOT/scripts/rootfs" alpine-like >>"$log" 2>&1; then
-        alpine_tree=$("$ROOT/scripts/rootfs" path alpine-like)
+    if "$ROOT/tests/e2e/rootfs" alpine-like >>"$log" 2>&1; then
+        alpine_tree=$("$ROOT/tests/e2e/rootfs" path alpine-like)
     else
         alpine_tree=
         tail -n 5 "$log" >&2
     fi
-    if "$ROOT/scripts/rootfs" debian-minbase >>"$log" 2>&1; then
-        debian_tree=$("$ROOT/scripts/rootfs" path debian-minbase)
+    if "$ROOT/tests/e2e/rootfs" debian-minbase >>"$log" 2>&1; then
+        debian_tree=$("$ROOT/tests/e2e/rootfs" path debian-minbase)
     else
         debian_tree=
         tail -n 5 "$log" >&2
@@ -1336,7 +1336,7 @@ rows_dind() {
     # alpine-like: busybox + musl, no glibc. A static CLI runs there; a glibc one cannot.
     local img_a="$IMAGE_PREFIX/job-alpine-like:$$" cli_a="$static_cli" note_a=''
     if [ -z "$alpine_tree" ]; then
-        row_skip "DinD job alpine-like" - "get, pull" "scripts/rootfs alpine-like failed (see $log)"
+        row_skip "DinD job alpine-like" - "get, pull" "tests/e2e/rootfs alpine-like failed (see $log)"
     else
         if [ -z "$cli_a" ]; then
             cli_a=${dyn_cli:-${CLIS[0]}}
@@ -1366,7 +1366,7 @@ rows_dind() {
     # debian-minbase: glibc, with the dynamic (e.g. Debian docker.io) CLI if there is one.
     local img_d="$IMAGE_PREFIX/job-debian-minbase:$$" cli_d=${dyn_cli:-$static_cli} v_d=${d_ver:-$s_ver}
     if [ -z "$debian_tree" ]; then
-        row_skip "DinD job debian-minbase" - "get, pull" "scripts/rootfs debian-minbase failed (see $log)"
+        row_skip "DinD job debian-minbase" - "get, pull" "tests/e2e/rootfs debian-minbase failed (see $log)"
     else
         t0=$(now_ms)
         if ! make_job_image "$debian_tree" "$cli_d" "$img_d" 2>"$W/logs/import-debian.log"; then

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# tests/static-proof.sh -- prove that the ONE static binary runs unchanged in an Alpine-like (musl,
+# tests/e2e/static-proof.sh -- prove that the ONE static binary runs unchanged in an Alpine-like (musl,
 # busybox) tree, a Debian minbase (glibc) tree and an empty tree, both under chroot and in Docker
 # containers of imported images (SPEC 1, 11, 12).
 #
-# Usage: tests/static-proof.sh [--tls-server] [BINARY]
+# Usage: tests/e2e/static-proof.sh [--tls-server] [BINARY]
 #   BINARY defaults to target/x86_64-unknown-linux-musl/release/docker-credential-ecr-login.
 #
 # An aarch64 BINARY (target/aarch64-unknown-linux-musl/...) gets the arm64 rows instead:
@@ -15,10 +15,10 @@
 # their time limits are the same as for x86_64. There are no Docker rows for arm64.
 #
 # Environments (rows of the summary):
-#   chroot:alpine-like     target/rootfs/alpine-like      (scripts/rootfs builds and caches them)
+#   chroot:alpine-like     target/rootfs/alpine-like      (tests/e2e/rootfs builds and caches them)
 #   chroot:debian-minbase  target/rootfs/debian-minbase
 #   chroot:empty           a fresh directory holding only the binary (and the CA, for tls-get)
-#   docker:alpine-like     ecr-login-test/alpine-like:latest    (scripts/rootfs import)
+#   docker:alpine-like     ecr-login-test/alpine-like:latest    (tests/e2e/rootfs import)
 #   docker:debian-minbase  ecr-login-test/debian-minbase:latest
 # In chroots the binary is copied to /docker-credential-ecr-login (removed again on exit); in
 # containers it is bind-mounted read-only at /usr/local/bin/docker-credential-ecr-login and called
@@ -57,7 +57,7 @@
 # 2 on bad usage, else 0. Progress goes to stderr, the summary table to stdout.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 readonly ROOT
 readonly TARGET=x86_64-unknown-linux-musl
 readonly NAME=docker-credential-ecr-login
@@ -491,9 +491,9 @@ if [ "$do_chroot" -eq 1 ] && [ -n "$QEMU_ERR" ]; then
 elif [ "$do_chroot" -eq 1 ]; then
     t0=$(now_ms)
     mkdir -p "$ROOT/target/rootfs"
-    if ! "$ROOT/scripts/rootfs" "$ROOTFS_CMD" >"$OUT/rootfs.log" 2>&1; then
+    if ! "$ROOT/tests/e2e/rootfs" "$ROOTFS_CMD" >"$OUT/rootfs.log" 2>&1; then
         trees_ok=0
-        rootfs_err="scripts/rootfs failed: $(tail -n 1 "$OUT/rootfs.log")"
+        rootfs_err="tests/e2e/rootfs failed: $(tail -n 1 "$OUT/rootfs.log")"
         tail -n 20 "$OUT/rootfs.log" >&2
     fi
     say "rootfs trees ready in $(( $(now_ms) - t0 )) ms"
@@ -502,7 +502,7 @@ if [ "$do_docker" -eq 1 ]; then
     if docker run --help 2>/dev/null | grep -q -- '--pull'; then DOCKER_PULL=(--pull never); fi
     t0=$(now_ms)
     # Builds the trees first when they are missing (that needs root, for debootstrap).
-    if ! "$ROOT/scripts/rootfs" import >"$OUT/import.log" 2>&1; then
+    if ! "$ROOT/tests/e2e/rootfs" import >"$OUT/import.log" 2>&1; then
         import_ok=0
         tail -n 20 "$OUT/import.log" >&2
     fi
@@ -534,10 +534,10 @@ else
     # passwd or CA bundle), no /tmp, no /proc.
     if [ -n "$QEMU_ERR" ]; then
         for c in "${CHECKS[@]}"; do record "$e" "$c" FAIL "$QEMU_ERR"; done
-    elif "$ROOT/scripts/rootfs" empty "$empty" "$bin:/$NAME" 2>>"$OUT/rootfs.log"; then
+    elif "$ROOT/tests/e2e/rootfs" empty "$empty" "$bin:/$NAME" 2>>"$OUT/rootfs.log"; then
         prove_chroot "$e" "$empty" ""
     else
-        for c in "${CHECKS[@]}"; do record "$e" "$c" FAIL "scripts/rootfs empty failed"; done
+        for c in "${CHECKS[@]}"; do record "$e" "$c" FAIL "tests/e2e/rootfs empty failed"; done
     fi
 fi
 
@@ -552,7 +552,7 @@ else
         image="$IMAGE_PREFIX/$t:latest"
         if [ "$import_ok" -eq 0 ] || ! docker image inspect "$image" >/dev/null 2>&1; then
             for c in "${CHECKS[@]}"; do
-                record "docker:$t" "$c" FAIL "image $image missing (scripts/rootfs import failed)"
+                record "docker:$t" "$c" FAIL "image $image missing (tests/e2e/rootfs import failed)"
             done
             continue
         fi
