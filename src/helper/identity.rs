@@ -167,28 +167,7 @@ impl Identity {
         let s = |v: &str| v.to_owned();
         Some(match self {
             Identity::StaticKey { akid } => (vec![s("static"), s(akid)], None),
-            Identity::AssumeRole {
-                profile,
-                role_arn,
-                external_id,
-                session_name,
-                duration_seconds,
-                source,
-            } => {
-                let duration = opt(&duration_seconds.map(|d| d.to_string()));
-                let (external_id, session_name) = (opt(external_id), opt(session_name));
-                let fields = [
-                    s("role"),
-                    s(profile),
-                    s(role_arn),
-                    external_id,
-                    session_name,
-                ];
-                (
-                    fields.into_iter().chain([duration]).collect(),
-                    Some(&**source),
-                )
-            }
+            Identity::AssumeRole { source, .. } => (self.role_fields(), Some(&**source)),
             Identity::WebIdentity {
                 role_arn,
                 session_name,
@@ -218,6 +197,30 @@ impl Identity {
             } => (vec![s("process"), s(profile), s(command_sha256)], None),
             Identity::Instance | Identity::Unknown(_) => return None,
         })
+    }
+
+    /// The fields of an [`Identity::AssumeRole`] (empty for other kinds).
+    fn role_fields(&self) -> Vec<String> {
+        let Identity::AssumeRole {
+            profile,
+            role_arn,
+            external_id,
+            session_name,
+            duration_seconds,
+            ..
+        } = self
+        else {
+            return Vec::new();
+        };
+        let opt = |v: Option<String>| v.map_or("-".to_owned(), |v| format!("+{v}"));
+        vec![
+            "role".to_owned(),
+            profile.clone(),
+            role_arn.clone(),
+            opt(external_id.clone()),
+            opt(session_name.clone()),
+            opt(duration_seconds.map(|d| d.to_string())),
+        ]
     }
 
     /// Appends the canonical description: length-prefixed fields, a role's source last, so no
