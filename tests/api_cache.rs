@@ -452,15 +452,19 @@ fn silent_endpoint_is_bounded_by_the_timeout() {
 fn list_primes_and_lists_every_entry() {
     let server = require_server!();
     let env = Env::with_server(&server).with("AWS_REGION", "eu-west-1");
-    // an entry of another identity and region is listed too
+    // an unexpired entry of another identity and region is listed too; an expired one is
+    // pruned by the priming write (D17)
     write_cache(
         &env,
-        &cache_with(&[(
-            "eu-central-1-other-999999999999",
-            CACHED_TOKEN,
-            -86_400,
-            -3600,
-        )]),
+        &cache_with(&[
+            ("eu-central-1-other-999999999999", CACHED_TOKEN, -3600, 3600),
+            (
+                "eu-central-1-gone-999999999999",
+                CACHED_TOKEN,
+                -86_400,
+                -3600,
+            ),
+        ]),
     );
     let out = env.run(&["list"], b"unused");
     assert_eq!(
@@ -469,6 +473,9 @@ fn list_primes_and_lists_every_entry() {
     );
     assert_eq!(out.code, 0);
     assert_eq!(server.calls(), (1, 1));
+    let registries = &read_cache(&env)["Registries"];
+    assert!(registries.get("eu-central-1-other-999999999999").is_some());
+    assert!(registries.get("eu-central-1-gone-999999999999").is_none());
     let req = &server.requests()[0];
     assert_eq!(req["registryIds"], Value::Null);
     assert_eq!(req["region"], "eu-west-1");

@@ -82,6 +82,49 @@ fn go_and_rust_share_one_cache_file() {
     assert_eq!(listed[format!("https://{HOST_B}")], "AWS", "{out}");
 }
 
+/// D17: an identity key (`id1.`, a shape Go never writes) survives the Go helper's rewrite of
+/// the file, unchanged.
+#[test]
+fn go_keeps_identity_keys_when_it_rewrites_the_file() {
+    if !Path::new(GO_HELPER).exists() {
+        common::skip("Debian's Go helper is not installed");
+        return;
+    }
+    let _ = require_python!();
+    let dir = tempfile::tempdir().unwrap();
+    let host = common::pick_loopback_host();
+    let ca = TestCa::generate(dir.path(), &["api.ecr.us-east-1.amazonaws.com", &host]);
+    let server = require_server!(ServerOpts {
+        connect_proxy: true,
+        ..ServerOpts::tls(&host, &ca)
+    });
+    let go = Env::new()
+        .bin(GO_HELPER)
+        .skip_log_scan()
+        .with("HTTPS_PROXY", server.proxy_url())
+        .with("SSL_CERT_FILE", &ca.ca_pem)
+        .with("AWS_REGION", "us-east-1");
+    let key = format!("us-east-1-id1.{}-210987654321", "ab".repeat(32));
+    let entry = serde_json::json!({
+        "AuthorizationToken": "QVdTOmlkZW50aXR5",
+        "RequestedAt": common::rfc3339_from_now(-60),
+        "ExpiresAt": common::rfc3339_from_now(3600),
+        "ProxyEndpoint": format!("https://{HOST_B}"),
+        "Service": "ecr",
+    });
+    let file = serde_json::json!({ "Registries": { &key: entry.clone() }, "Version": "1.0" });
+    std::fs::create_dir_all(go.cache_dir()).unwrap();
+    std::fs::write(go.cache_file(), file.to_string()).unwrap();
+
+    let out = go.run(&["get"], HOST_A.as_bytes());
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(server.calls(), (1, 0), "Go fetched and wrote the file");
+    let text = std::fs::read_to_string(go.cache_file()).unwrap();
+    let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(back["Registries"].as_object().unwrap().len(), 2, "{text}");
+    assert_eq!(back["Registries"][&key], entry, "{text}");
+}
+
 /// Go helpers per trial of the first mix in [`measure_mixed_writer_losses`]; with
 /// [`OURS_PER_TRIAL`], 4:1.
 const GO_PER_TRIAL: usize = 8;

@@ -10,8 +10,10 @@ use crate::aws::process::ProcessProvider;
 use crate::aws::profile::{self, Properties, SharedFiles};
 use crate::config::Config;
 // aws-config's aliases of aws-runtime's EnvConfigFiles (aws-runtime is no direct dependency).
+use crate::aws::web_identity::EnvTokenProvider;
 #[allow(deprecated)]
 use aws_config::profile::profile_file::{ProfileFileKind, ProfileFiles};
+use aws_config::provider_config::ProviderConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, ConfigLoader};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -210,10 +212,12 @@ async fn with_credentials_provider(
             "Environment",
         ));
     }
-    if let Some(role) = own_role(files, profile, defaults).await {
+    if let Some(role) = own_role(files, profile, &defaults).await {
         loader.credentials_provider(role)
     } else if let Some(process) = process_provider(profile, false) {
         loader.credentials_provider(process)
+    } else if let Some(web) = EnvTokenProvider::for_profile(profile, &defaults).await {
+        loader.credentials_provider(web)
     } else {
         loader
     }
@@ -252,7 +256,7 @@ fn process_provider(profile: &Properties, source: bool) -> Option<ProcessProvide
 async fn own_role(
     files: &SharedFiles,
     profile: &Properties,
-    defaults: impl Fn() -> ConfigLoader,
+    defaults: &impl Fn() -> ConfigLoader,
 ) -> Option<AssumeRoleProvider> {
     let role_arn = profile.get("role_arn")?;
     if profile.contains_key("web_identity_token_file") {
@@ -310,10 +314,8 @@ async fn role_source(
     }
 }
 
-/// A profile's `credential_source` (`Environment`, `EcsContainer`, `Ec2InstanceMetadata`) as a
-/// provider on the SDK's HTTP client and sleep; `None` for any other value.
-fn credential_source(source: &str, sdk: &SdkConfig) -> Option<SharedCredentialsProvider> {
-    use aws_config::provider_config::ProviderConfig;
+/// A provider configuration on the SDK's HTTP client and sleep, without a region.
+pub(crate) fn provider_config(sdk: &SdkConfig) -> ProviderConfig {
     let mut pc = ProviderConfig::without_region();
     if let Some(http) = sdk.http_client() {
         pc = pc.with_http_client(http);
@@ -321,6 +323,16 @@ fn credential_source(source: &str, sdk: &SdkConfig) -> Option<SharedCredentialsP
     if let Some(sleep) = sdk.sleep_impl() {
         pc = pc.with_sleep_impl(sleep);
     }
+    if let Some(timeouts) = sdk.timeout_config() {
+        pc = pc.with_timeout_config(timeouts.clone());
+    }
+    pc
+}
+
+/// A profile's `credential_source` (`Environment`, `EcsContainer`, `Ec2InstanceMetadata`) as a
+/// provider on the SDK's HTTP client and sleep; `None` for any other value.
+fn credential_source(source: &str, sdk: &SdkConfig) -> Option<SharedCredentialsProvider> {
+    let pc = provider_config(sdk);
     Some(match source {
         "Environment" => SharedCredentialsProvider::new(
             aws_config::environment::EnvironmentVariableCredentialsProvider::new(),

@@ -11,3 +11,4 @@ pub mod process;
 pub mod profile;
 pub mod proxy;
 pub mod tls;
+pub mod web_identity;

@@ -23,13 +23,14 @@ pub fn legacy_akid(akid: &str) -> String {
 }
 
 /// The cache keys of one registry for one identity: the current key, and what the legacy one
-/// is made of (it is built only when the current key misses, and never logged).
+/// is made of (it is built only when the current key misses, and never logged). Identity keys
+/// (D17) have no legacy form.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Keys {
     pub current: String,
     prefix: String,
     suffix: String,
-    akid: Secret<String>,
+    akid: Option<Secret<String>>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -46,7 +47,7 @@ impl Keys {
             current: format!("{region}-{}-{account}", hash_akid(akid)),
             prefix: format!("{region}-"),
             suffix: format!("-{account}"),
-            akid: Secret::new(akid.to_owned()),
+            akid: Some(Secret::new(akid.to_owned())),
         }
     }
 
@@ -55,17 +56,39 @@ impl Keys {
             current: format!("ecr-public-{}", hash_akid(akid)),
             prefix: "ecr-public-".to_owned(),
             suffix: String::new(),
-            akid: Secret::new(akid.to_owned()),
+            akid: Some(Secret::new(akid.to_owned())),
+        }
+    }
+
+    /// `<region>-<part>-<account>` for an identity's key part (D17: `id1.<hex>`, never a shape
+    /// Go writes, since Go's parts are base64), without a legacy form.
+    pub fn private_identity(region: &str, part: &str, account: &str) -> Keys {
+        Keys {
+            current: format!("{region}-{part}-{account}"),
+            prefix: String::new(),
+            suffix: String::new(),
+            akid: None,
+        }
+    }
+
+    /// `ecr-public-<part>` for an identity's key part, without a legacy form.
+    pub fn public_identity(part: &str) -> Keys {
+        Keys {
+            current: format!("ecr-public-{part}"),
+            prefix: String::new(),
+            suffix: String::new(),
+            akid: None,
         }
     }
 
     /// The entry under the current key, else under the legacy key.
     pub fn find<'a>(&self, file: &'a CacheFile) -> Option<&'a Entry> {
         file.registries.get(&self.current).or_else(|| {
+            let akid = self.akid.as_ref()?;
             let legacy = format!(
                 "{}{}{}",
                 self.prefix,
-                legacy_akid(self.akid.expose()),
+                legacy_akid(akid.expose()),
                 self.suffix
             );
             file.registries.get(&legacy)
@@ -110,6 +133,20 @@ mod tests {
         assert_eq!(k.find(&f).unwrap().requested_at, at(1));
         f.registries.insert(k.current.clone(), entry(at(3), at(4)));
         assert_eq!(k.find(&f).unwrap().requested_at, at(3));
+    }
+
+    #[test]
+    fn identity_keys_have_no_legacy_form_and_no_go_shape() {
+        let part = "id1.00ff";
+        let k = Keys::private_identity("us-east-1", part, "123456789012");
+        assert_eq!(k.current, "us-east-1-id1.00ff-123456789012");
+        assert_eq!(Keys::public_identity(part).current, "ecr-public-id1.00ff");
+        let mut f = CacheFile::default();
+        f.registries
+            .insert("us-east-1-id1.00ff-x".into(), entry(at(1), at(2)));
+        assert!(k.find(&f).is_none());
+        // Go's key parts are standard base64: never a '.'.
+        assert!(!hash_akid("accessKey").contains('.'));
     }
 }
 

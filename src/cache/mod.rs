@@ -6,7 +6,8 @@
 //! - `format`: parse and byte-exact serialize of Go's file;
 //! - `read`: the bounded, stamped read of `cache.json`;
 //! - `lock`: the `flock` fetch locks and the write lock;
-//! - `store`: the atomic, merging write.
+//! - `store`: the atomic, merging write;
+//! - `prune`: expired and surplus entries dropped on each write (D17).
 //!
 //! This module holds the [`Cache`] handle with its load/store API, and the errors.
 
@@ -14,6 +15,7 @@ mod entry;
 mod format;
 mod keys;
 mod lock;
+mod prune;
 mod read;
 mod store;
 #[cfg(test)]
@@ -23,7 +25,9 @@ pub use entry::Entry;
 pub use format::{parse, serialize, CorruptCache, CACHE_VERSION};
 pub use keys::{hash_akid, legacy_akid, Keys};
 pub use lock::{LockGuard, TryLock};
+pub use prune::MAX_ENTRIES;
 
+use crate::go::time::GoTime;
 use read::{Contents, Snapshot, MAX_CACHE_BYTES};
 use std::collections::BTreeMap;
 use std::io;
@@ -69,11 +73,22 @@ pub enum ReadError {
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: PathBuf,
+    /// The time entries are pruned at when the file is written ([`prune`]).
+    clock: fn() -> GoTime,
 }
 
 impl Cache {
     pub fn new(dir: PathBuf) -> Cache {
-        Cache { dir }
+        Cache {
+            dir,
+            clock: GoTime::now,
+        }
+    }
+
+    /// The same cache, pruning at the times `clock` gives (tests).
+    #[cfg(test)]
+    pub fn with_clock(self, clock: fn() -> GoTime) -> Cache {
+        Cache { clock, ..self }
     }
 
     pub fn file_path(&self) -> PathBuf {

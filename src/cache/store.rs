@@ -1,6 +1,7 @@
 //! Writing `cache.json` atomically (SPEC §6 "Reading and writing"): under `.lock-cache`, merge
-//! into what is there, write a private temp file, re-check for a writer that took no lock,
-//! rename; and the clean-up of temp files a killed writer left.
+//! into what is there (pruning expired and surplus entries, [`super::prune`]), write a private
+//! temp file, re-check for a writer that took no lock, rename; and the clean-up of temp files a
+//! killed writer left.
 
 use super::read::Stamp;
 use super::{serialize, Cache, Entry, WriteError};
@@ -55,6 +56,7 @@ impl Cache {
         for merge in 1..=MAX_MERGES {
             let mut file = self.parse_contents(&base.contents);
             file.registries.insert(key.to_owned(), entry.clone());
+            super::prune::prune(&mut file, key, (self.clock)());
             rewrite(tmp, serialize(&file).as_bytes())?;
             before_check();
             let now = self.read().map_err(WriteError::Unusable)?;
@@ -138,13 +140,13 @@ mod tests {
     use super::*;
     use crate::cache::testutil::*;
     use crate::cache::WRITE_LOCK_WAIT;
-    use crate::cache::{parse, CacheFile};
+    use crate::cache::{parse, CacheFile, MAX_ENTRIES};
 
     #[test]
     fn store_merges_and_sets_modes() {
         use std::os::unix::fs::PermissionsExt;
         let tmp = tempfile::tempdir().unwrap();
-        let cache = Cache::new(tmp.path().join("nested/ecr"));
+        let cache = Cache::new(tmp.path().join("nested/ecr")).with_clock(|| T0);
         cache
             .store("k1", entry(T0, T0 + HOUR), WRITE_LOCK_WAIT)
             .unwrap();
@@ -169,7 +171,7 @@ mod tests {
     #[test]
     fn stale_temp_files_are_cleaned_up_fresh_ones_kept() {
         let tmp = tempfile::tempdir().unwrap();
-        let cache = Cache::new(tmp.path().to_path_buf());
+        let cache = Cache::new(tmp.path().to_path_buf()).with_clock(|| T0);
         let old = tmp.path().join(".config.json.tmp123");
         let young = tmp.path().join(".config.json.tmp456");
         std::fs::write(&old, "x").unwrap();
@@ -191,7 +193,7 @@ mod tests {
     #[test]
     fn corrupt_file_is_replaced_on_write() {
         let tmp = tempfile::tempdir().unwrap();
-        let cache = Cache::new(tmp.path().to_path_buf());
+        let cache = Cache::new(tmp.path().to_path_buf()).with_clock(|| T0);
         std::fs::write(cache.file_path(), "{garbage").unwrap();
         assert!(cache.load().registries.is_empty());
         cache
@@ -217,7 +219,7 @@ mod tests {
     #[test]
     fn store_keeps_every_entry_of_a_17_mib_file() {
         let tmp = tempfile::tempdir().unwrap();
-        let cache = Cache::new(tmp.path().to_path_buf());
+        let cache = Cache::new(tmp.path().to_path_buf()).with_clock(|| T0);
         let mut file = CacheFile::default();
         for i in 0..60_000 {
             file.registries
@@ -229,10 +231,13 @@ mod tests {
         cache
             .store("new", entry(T0, T0 + HOUR), WRITE_LOCK_WAIT)
             .unwrap();
+        // Read whole, then capped (D17): the entry written and the last keys of equal age.
         let back = cache.load();
-        assert_eq!(back.registries.len(), 60_001);
-        file.registries.insert("new".into(), entry(T0, T0 + HOUR));
-        assert_eq!(back, file);
+        assert_eq!(back.registries.len(), MAX_ENTRIES);
+        assert!(back.registries.contains_key("new"));
+        let last: Vec<_> = file.registries.keys().rev().take(MAX_ENTRIES - 1).collect();
+        let kept: Vec<_> = back.registries.keys().rev().take(MAX_ENTRIES - 1).collect();
+        assert!(kept == last, "the most recent keys are kept");
     }
 
     /// Stores `ours` while a Go helper writes `key` just before our first check; returns how
@@ -255,7 +260,7 @@ mod tests {
     #[test]
     fn concurrent_rename_before_ours_is_merged_again() {
         let tmp = tempfile::tempdir().unwrap();
-        let cache = Cache::new(tmp.path().to_path_buf());
+        let cache = Cache::new(tmp.path().to_path_buf()).with_clock(|| T0);
         go_style_write(&cache, "old");
         let calls = store_racing_one_go_write(&cache, "go");
         assert_eq!(calls, 2, "one merge again after the concurrent write");
@@ -268,7 +273,7 @@ mod tests {
     #[test]
     fn merges_again_a_bounded_number_of_times() {
         let tmp = tempfile::tempdir().unwrap();
-        let cache = Cache::new(tmp.path().to_path_buf());
+        let cache = Cache::new(tmp.path().to_path_buf()).with_clock(|| T0);
         let mut calls = 0;
         cache
             .store_with("ours", &entry(T0, T0 + HOUR), WRITE_LOCK_WAIT, &mut || {
@@ -288,7 +293,7 @@ mod tests {
     #[test]
     fn same_contents_renamed_into_place_need_no_merge() {
         let tmp = tempfile::tempdir().unwrap();
-        let cache = Cache::new(tmp.path().to_path_buf());
+        let cache = Cache::new(tmp.path().to_path_buf()).with_clock(|| T0);
         go_style_write(&cache, "old");
         let calls = store_racing_one_go_write(&cache, "old");
         assert_eq!(calls, 1);
@@ -306,15 +311,20 @@ mod proptests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
 
-        /// Entries stored one by one through the real file are all there, exactly.
+        /// Entries stored one by one through the real file are all there, exactly, but for
+        /// the expired ones (here: a zero expiry) that a later write pruned.
         #[test]
         fn store_then_load_keeps_every_entry(file in cache_file()) {
             let tmp = tempfile::tempdir().unwrap();
-            let cache = Cache::new(tmp.path().join("ecr"));
+            let cache = Cache::new(tmp.path().join("ecr")).with_clock(|| ZERO_TIME);
             for (k, e) in &file.registries {
                 cache.store(k, e.clone(), WRITE_LOCK_WAIT).unwrap();
             }
-            prop_assert_eq!(cache.load(), file);
+            let mut want = file.clone();
+            let last = file.registries.keys().next_back().cloned();
+            want.registries
+                .retain(|k, e| Some(k) == last.as_ref() || !e.expires_at.is_zero());
+            prop_assert_eq!(cache.load(), want);
         }
     }
 }

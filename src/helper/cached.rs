@@ -1,5 +1,6 @@
 //! The helper's side of the cache (SPEC §6): which keys a registry's token lives under for an
-//! identity, a fresh hit, the fallback to an unexpired token (D6), and storing a new token.
+//! owner (an access key id, or a local identity: D17), a fresh hit, the fallback to an
+//! unexpired token (D6), and storing a new token.
 
 use super::Helper;
 use crate::aws::client::Fetched;
@@ -10,24 +11,52 @@ use crate::registry::Registry;
 use crate::serve::Answer;
 use crate::token;
 
-/// The cache keys of `registry`'s token for the identity `akid`.
-pub(super) fn keys_for(registry: &Registry, akid: &str) -> Keys {
-    match registry {
-        Registry::Private {
-            region, account, ..
-        } => Keys::private(region, akid, account),
-        Registry::Public { .. } => Keys::public(akid),
+/// Whom a token is cached for: an access key id (Go's key, shared with the Go helper) or the
+/// key part of an identity computed locally (D17, `id1.<hex>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Owner {
+    Akid(String),
+    Identity(String),
+}
+
+/// An owner and the cache keys of one registry's token for it.
+#[derive(Debug, Clone)]
+pub(super) struct Slot {
+    owner: Owner,
+    pub(super) keys: Keys,
+}
+
+impl Slot {
+    pub(super) fn new(registry: &Registry, owner: Owner) -> Slot {
+        let keys = match registry {
+            Registry::Private {
+                region, account, ..
+            } => private_keys(region, &owner, account),
+            Registry::Public { .. } => match &owner {
+                Owner::Akid(akid) => Keys::public(akid),
+                Owner::Identity(part) => Keys::public_identity(part),
+            },
+        };
+        Slot { owner, keys }
+    }
+
+    /// The key a fetched token is stored under: private tokens go under the account of the
+    /// returned proxy endpoint, as Go does; otherwise under the key that was looked up.
+    pub(super) fn store_key(&self, registry: &Registry, fetched: &Fetched) -> String {
+        match (registry, &fetched.account) {
+            (Registry::Private { region, .. }, Some(account)) => {
+                private_keys(region, &self.owner, account).current
+            }
+            _ => self.keys.current.clone(),
+        }
     }
 }
 
-/// The key a fetched token is stored under: private tokens go under the account of the
-/// returned proxy endpoint, as Go does; otherwise under the key that was looked up.
-pub(super) fn store_key(registry: &Registry, keys: &Keys, akid: &str, fetched: &Fetched) -> String {
-    match (registry, &fetched.account) {
-        (Registry::Private { region, .. }, Some(account)) => {
-            Keys::private(region, akid, account).current
-        }
-        _ => keys.current.clone(),
+/// The keys of a private registry's token for `owner`.
+pub(super) fn private_keys(region: &str, owner: &Owner, account: &str) -> Keys {
+    match owner {
+        Owner::Akid(akid) => Keys::private(region, akid, account),
+        Owner::Identity(part) => Keys::private_identity(region, part, account),
     }
 }
 

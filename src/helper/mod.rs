@@ -2,9 +2,13 @@
 //!
 //! The way of one `get`:
 //! 1. parse the host ([`registry::parse`]; not ECR: not-found, no I/O);
-//! 2. if the identity is known locally (D8), answer a fresh cache entry: no runtime, SDK or TLS;
+//! 2. compute the identity locally ([`identity`]); when it has a key (static keys: Go's key;
+//!    roles, web identity, SSO, container, `credential_process`: an `id1.` key, D17) and its
+//!    local session has not ended, answer a fresh cache entry: no runtime, SDK or TLS;
 //! 3. otherwise, on a worker thread under the deadline ([`runtime`]), resolve the SDK
-//!    configuration and credentials in one step ([`session`]): they give the cache keys;
+//!    configuration and credentials in one step ([`session`]); the cache keys are the
+//!    identity's, or Go's from the resolved access key id when the identity is not known
+//!    locally (instance metadata, undetermined); an identity whose session ended gets none;
 //! 4. look again, take the registry's fetch lock, polling the cache while another process holds
 //!    it, and look again ([`single_flight`]);
 //! 5. call the API and write the cache under `.lock-cache` ([`cached`]).
@@ -22,12 +26,14 @@ mod single_flight;
 
 use crate::aws::client::PUBLIC_REGION;
 use crate::aws::profile::{Properties, SharedFiles};
-use crate::cache::{Cache, Keys};
+use crate::cache::Cache;
 use crate::config::Config;
+use crate::go::time::GoTime;
 use crate::log;
 use crate::registry::{self, Registry};
 use crate::serve::{Answer, CredentialHelper, NotImplemented};
-use cached::{keys_for, store_key};
+use cached::{Owner, Slot};
+use identity::Identity;
 use runtime::run_until;
 use session::{log_api_error, Session, SessionError};
 use single_flight::Flight;
@@ -93,6 +99,8 @@ pub struct Helper {
     files: OnceCell<SharedFiles>,
     /// The selected profile's properties, parsed from `files` at most once.
     profile: OnceCell<Properties>,
+    /// The identity the credential chain would use, computed locally at most once.
+    identity: OnceCell<Identity>,
 }
 
 impl Helper {
@@ -107,6 +115,7 @@ impl Helper {
             deadline,
             files: OnceCell::new(),
             profile: OnceCell::new(),
+            identity: OnceCell::new(),
         }
     }
 
@@ -118,6 +127,7 @@ impl Helper {
             deadline: self.deadline,
             files: self.files.clone(),
             profile: self.profile.clone(),
+            identity: self.identity.clone(),
         }
     }
 
@@ -131,15 +141,48 @@ impl Helper {
             .get_or_init(|| self.files().properties(&self.cfg.profile))
     }
 
-    /// The access key ID the SDK would resolve, when it can be known without the SDK (D8).
-    fn local_access_key(&self) -> Option<String> {
-        if let Some(keys) = &self.cfg.env_keys {
-            return Some(keys.access_key_id.clone());
+    fn identity(&self) -> &Identity {
+        self.identity
+            .get_or_init(|| identity::resolve(&identity::Inputs::new(&self.cfg), self.files()))
+    }
+
+    /// Whether the identity's local session (web identity token, SSO session) still allows a
+    /// cached answer (D17); logged when it does not.
+    fn identity_usable(&self) -> bool {
+        let id = self.identity();
+        let usable = id.usable_at(GoTime::now());
+        if !usable {
+            log::debug(
+                "The identity's session has ended; no cached answer",
+                &[("identity", id.kind())],
+            );
         }
-        if self.cfg.env_federated {
+        usable
+    }
+
+    /// The owner known without the SDK (D8, D17): static keys, or an identity with a key.
+    fn local_owner(&self) -> Option<Owner> {
+        if !self.identity_usable() {
             return None;
         }
-        crate::aws::profile::static_access_key(self.profile()).map(str::to_owned)
+        match self.identity() {
+            Identity::StaticKey { akid } => Some(Owner::Akid(akid.clone())),
+            id => id.key_part().map(Owner::Identity),
+        }
+    }
+
+    /// The owner of the tokens fetched with the resolved access key id `akid`: the local
+    /// identity when it has a key, else `akid` (Go's key); `None` once its session has ended.
+    fn session_owner(&self, akid: &str) -> Option<Owner> {
+        if !self.identity_usable() {
+            return None;
+        }
+        Some(match self.identity() {
+            Identity::StaticKey { .. } => Owner::Akid(akid.to_owned()),
+            id => id
+                .key_part()
+                .map_or_else(|| Owner::Akid(akid.to_owned()), Owner::Identity),
+        })
     }
 
     fn remaining(&self) -> Duration {
@@ -178,13 +221,17 @@ impl Helper {
         })
     }
 
-    /// The fast path (D8): a fresh token for an identity known without the SDK.
+    /// The fast path (D8, D17): a fresh token for an identity known without the SDK.
     fn fresh_for_local_identity(&self, registry: &Registry) -> Option<Answer> {
         self.cache.as_ref()?;
-        let answer = self.fresh(&keys_for(registry, &self.local_access_key()?))?;
+        let slot = Slot::new(registry, self.local_owner()?);
+        let answer = self.fresh(&slot.keys)?;
         log::debug(
             "Using cached token (local identity)",
-            &[("service", registry.service())],
+            &[
+                ("service", registry.service()),
+                ("identity", self.identity().kind()),
+            ],
         );
         Some(answer)
     }
@@ -209,16 +256,17 @@ impl Helper {
                 return None;
             }
         };
-        let keys = self
+        let slot = self
             .cache
             .as_ref()
-            .map(|_| keys_for(registry, &session.akid));
-        let fetch = self.fetch(registry, &session, keys.as_ref());
+            .and_then(|_| self.session_owner(&session.akid))
+            .map(|owner| Slot::new(registry, owner));
+        let fetch = self.fetch(registry, &session, slot.as_ref());
         match tokio::time::timeout_at(self.deadline.into(), fetch).await {
             Ok(answer) => answer,
             Err(_) => {
                 self.log_timeout();
-                self.fallback(keys.as_ref())
+                self.fallback(slot.as_ref().map(|s| &s.keys))
             }
         }
     }
@@ -228,8 +276,9 @@ impl Helper {
         &self,
         registry: &Registry,
         session: &Session,
-        keys: Option<&Keys>,
+        slot: Option<&Slot>,
     ) -> Option<Answer> {
+        let keys = slot.map(|s| &s.keys);
         let _guard = match (&self.cache, keys) {
             (Some(cache), Some(keys)) => match self.single_flight(cache, registry, keys).await {
                 Flight::Cached(answer) => return Some(answer),
@@ -239,7 +288,7 @@ impl Helper {
         };
         match session.fetch(registry).await {
             Ok(fetched) => {
-                let key = keys.map(|k| store_key(registry, k, &session.akid, &fetched));
+                let key = slot.map(|s| s.store_key(registry, &fetched));
                 self.accept(fetched, key, registry.service())
             }
             Err(e) => {

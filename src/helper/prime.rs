@@ -1,12 +1,11 @@
 //! `list` (SPEC §8): prime the cache with the configured region's default registry and ECR
 //! Public, best effort and under the deadline, then list every cached endpoint.
 
-use super::cached::{keys_for, store_key};
+use super::cached::{private_keys, Slot};
 use super::runtime::run_until;
 use super::session::{log_api_error, Session, SessionError};
 use super::Helper;
 use crate::aws::client::PUBLIC_REGION;
-use crate::cache::Keys;
 use crate::log;
 use crate::registry::{self, Registry};
 use crate::token;
@@ -76,10 +75,12 @@ impl Helper {
     async fn prime_private(&self, session: &Session, region: &str) {
         match session.fetch_default_private().await {
             Ok(fetched) => {
+                let owner = self.session_owner(&session.akid);
                 let key = fetched
                     .account
                     .as_ref()
-                    .map(|account| Keys::private(region, &session.akid, account).current);
+                    .zip(owner)
+                    .map(|(account, owner)| private_keys(region, &owner, account).current);
                 self.accept(fetched, key, "ecr");
             }
             Err(e) => log_api_error(&e),
@@ -91,14 +92,16 @@ impl Helper {
         let public = Registry::Public {
             host: registry::PUBLIC_HOSTS[0].to_owned(),
         };
-        let keys = keys_for(&public, &session.akid);
-        if self.fresh(&keys).is_some() {
+        let slot = self
+            .session_owner(&session.akid)
+            .map(|owner| Slot::new(&public, owner));
+        if slot.as_ref().is_some_and(|s| self.fresh(&s.keys).is_some()) {
             return;
         }
         match session.fetch(&public).await {
             Ok(fetched) => {
-                let key = store_key(&public, &keys, &session.akid, &fetched);
-                self.accept(fetched, Some(key), public.service());
+                let key = slot.map(|s| s.store_key(&public, &fetched));
+                self.accept(fetched, key, public.service());
             }
             Err(e) => log_api_error(&e),
         }
