@@ -1,17 +1,17 @@
 //! The test ECR API server (`tests/support/ecr_server.py`, moto behind a small
 //! middleware) as seen from Rust: find a Python with moto, start the server on a
-//! loopback address, talk to its `/_test/*` control endpoints, stop it on drop.
+//! loopback address (forked by one [`ForkServer`] per test process), talk to its
+//! `/_test/*` control endpoints, stop it on drop.
 //!
 //! Control calls use raw HTTP/1.1 over `std::net::TcpStream` so that the
 //! harness needs no HTTP client crate.
 
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{mpsc, OnceLock};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -40,49 +40,29 @@ pub fn server_required() -> bool {
 /// The Python interpreter that can run the test server, or why there is none.
 ///
 /// `$ECR_TEST_PYTHON` if set, else `<CARGO_MANIFEST_DIR>/target/test-venv/bin/python`
-/// (made by `scripts/test`); either must be able to `import moto`. Checked
-/// once per test binary.
+/// (made by `scripts/test`); either must be able to `import moto`, which starting the
+/// [`fork server`](ForkServer) proves. Checked once per test process.
 pub fn python_status() -> &'static Result<PathBuf, String> {
     static STATUS: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    STATUS.get_or_init(|| {
-        let (python, origin) = match std::env::var_os("ECR_TEST_PYTHON") {
-            Some(p) if !p.is_empty() => (PathBuf::from(p), "$ECR_TEST_PYTHON"),
-            _ => {
-                let venv =
-                    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python");
-                if !venv.exists() {
-                    return Err(format!(
-                        "no Python with moto: set ECR_TEST_PYTHON or run scripts/test \
-                         (which creates {})",
-                        venv.display()
-                    ));
-                }
-                (venv, "the test venv")
+    STATUS.get_or_init(|| fork_server().map(|fs| fs.python.clone()))
+}
+
+/// The interpreter named by `$ECR_TEST_PYTHON` or the test venv, and where the name came from.
+fn python_candidate() -> Result<(PathBuf, &'static str), String> {
+    match std::env::var_os("ECR_TEST_PYTHON") {
+        Some(p) if !p.is_empty() => Ok((PathBuf::from(p), "$ECR_TEST_PYTHON")),
+        _ => {
+            let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python");
+            if !venv.exists() {
+                return Err(format!(
+                    "no Python with moto: set ECR_TEST_PYTHON or run scripts/test \
+                     (which creates {})",
+                    venv.display()
+                ));
             }
-        };
-        let check = Command::new(&python)
-            .args([
-                "-c",
-                "import moto.moto_server.werkzeug_app, werkzeug.serving",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output();
-        match check {
-            Ok(out) if out.status.success() => Ok(python),
-            Ok(out) => Err(format!(
-                "{} ({origin}) cannot import moto[server]: {}",
-                python.display(),
-                // The last line of the traceback says what is missing.
-                String::from_utf8_lossy(&out.stderr)
-                    .lines()
-                    .rfind(|l| !l.trim().is_empty())
-                    .unwrap_or("")
-            )),
-            Err(e) => Err(format!("cannot run {} ({origin}): {e}", python.display())),
+            Ok((venv, "the test venv"))
         }
-    })
+    }
 }
 
 /// The Python interpreter that can run the test server, if any.
@@ -174,12 +154,154 @@ impl ServerOpts {
     }
 }
 
-/// A running `ecr_server.py`; killed on drop.
-pub struct EcrServer {
+/// One `ecr_server.py --fork-server` per test process: it imports moto once (about a second of
+/// CPU) and forks a fresh server, with its own moto state, counters and ports, per
+/// [`EcrServer::try_start`]. Its stdin is a pipe that only this process holds, for its whole
+/// life: when the test process exits, however it dies, the fork server reads EOF, kills its
+/// servers and exits, and the servers die with it (`PR_SET_PDEATHSIG`), so no orphan remains.
+pub struct ForkServer {
+    python: PathBuf,
+    /// One request and its answer at a time.
+    io: Mutex<ForkIo>,
+}
+
+struct ForkIo {
+    /// Never waited for: the fork server outlives every test and exits with the process.
     child: Child,
-    /// Kept open: the server exits when it closes (`--exit-on-stdin-eof`), so a
-    /// test process that dies without running destructors leaves no orphan.
-    _stdin: ChildStdin,
+    stdin: ChildStdin,
+    /// Its stdout, one line per message.
+    answers: mpsc::Receiver<std::io::Result<String>>,
+    /// Its stderr so far.
+    stderr: Arc<Mutex<String>>,
+    /// Set when an answer did not come in time: later answers could not be matched.
+    broken: Option<String>,
+}
+
+/// The fork server of this test process, started on first use; `Err` is a skip reason (no
+/// Python with moto).
+pub fn fork_server() -> Result<&'static ForkServer, String> {
+    static FORK: OnceLock<Result<ForkServer, String>> = OnceLock::new();
+    FORK.get_or_init(ForkServer::spawn)
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+impl ForkServer {
+    fn spawn() -> Result<ForkServer, String> {
+        let (python, origin) = python_candidate()?;
+        let mut child = Command::new(&python)
+            .arg(server_script())
+            .arg("--fork-server")
+            .env("PYTHONUNBUFFERED", "1")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env_remove("MOTO_ACCOUNT_ID")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run {} ({origin}): {e}", python.display()))?;
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut err_pipe = child.stderr.take().expect("piped stderr");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&stderr);
+        let stderr_done = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = err_pipe.read(&mut buf) {
+                lock(&sink).push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let (tx, answers) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        match answers.recv_timeout(START_TIMEOUT) {
+            Ok(Ok(line)) if line.starts_with("{\"fork_server\"") => Ok(ForkServer {
+                python,
+                io: Mutex::new(ForkIo {
+                    child,
+                    stdin,
+                    answers,
+                    stderr,
+                    broken: None,
+                }),
+            }),
+            Ok(Ok(line)) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{} --fork-server: bad first line {line:?}",
+                    python.display()
+                )
+            }
+            Ok(Err(e)) => panic!(
+                "{} --fork-server: reading its stdout: {e}",
+                python.display()
+            ),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(format!(
+                    "{} ({origin}) --fork-server: not ready within {START_TIMEOUT:?}",
+                    python.display()
+                ))
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let _ = child.wait();
+                let _ = stderr_done.join();
+                let stderr = lock(&stderr);
+                Err(format!(
+                    "{} ({origin}) cannot import moto[server]: {}",
+                    python.display(),
+                    // The last line of the traceback says what is missing.
+                    stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("")
+                ))
+            }
+        }
+    }
+
+    /// Send one request and wait at most `timeout` for its answer.
+    fn request(&self, request: &Value, timeout: Duration) -> Result<Value, String> {
+        let mut io = lock(&self.io);
+        if let Some(why) = &io.broken {
+            return Err(format!("the fork server is out of order: {why}"));
+        }
+        let answer = match writeln!(io.stdin, "{request}").and_then(|()| io.stdin.flush()) {
+            Err(e) => Err(format!("writing to the fork server: {e}")),
+            Ok(()) => match io.answers.recv_timeout(timeout) {
+                Ok(Ok(line)) => serde_json::from_str(&line)
+                    .map_err(|e| format!("bad answer {line:?} from the fork server: {e}")),
+                Ok(Err(e)) => Err(format!("reading the fork server's answer: {e}")),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    Err(format!("no answer from the fork server within {timeout:?}"))
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => Err(format!(
+                    "the fork server exited ({:?})",
+                    io.child.try_wait()
+                )),
+            },
+        };
+        answer.map_err(|e| {
+            let e = format!("{e}\n--- fork server stderr ---\n{}", lock(&io.stderr));
+            io.broken = Some(e.clone());
+            e
+        })
+    }
+}
+
+/// Lock, whether or not a panicking test poisoned the mutex.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A running `ecr_server.py`, a child of the [`ForkServer`]; killed on drop.
+pub struct EcrServer {
+    fork: &'static ForkServer,
+    pid: u64,
     host: String,
     port: u16,
     control_port: u16,
@@ -212,87 +334,60 @@ impl EcrServer {
     /// Start a server. `Err` (a skip reason) only when there is no Python with
     /// moto; any other failure to start panics with the server's log.
     pub fn try_start(opts: ServerOpts) -> Result<EcrServer, String> {
-        let python = python_status().clone()?;
+        let fork = fork_server()?;
         let dir = tempfile::Builder::new()
             .prefix("ecr-server-")
             .tempdir()
             .expect("tempdir for the server log");
         let log_path = dir.path().join("server.log");
-        let log = File::create(&log_path).expect("server log file");
         let host = opts.host.clone().unwrap_or_else(pick_loopback_host);
 
-        let mut cmd = Command::new(&python);
-        cmd.arg(server_script())
-            .args(["--host", &host, "--port", "0", "--exit-on-stdin-eof"])
-            .env("PYTHONUNBUFFERED", "1")
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .env_remove("MOTO_ACCOUNT_ID")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(log);
+        let mut argv = vec!["--host".to_string(), host.clone(), "--port=0".to_string()];
         if let Some(ttl) = opts.ttl {
-            cmd.arg(format!("--ttl={ttl}"));
+            argv.push(format!("--ttl={ttl}"));
         }
-        if opts.stock {
-            cmd.arg("--stock");
-        }
-        if opts.verbose {
-            cmd.arg("--verbose");
-        }
-        if opts.connect_proxy {
-            cmd.arg("--connect-proxy");
-        }
+        let flags = [
+            (opts.stock, "--stock"),
+            (opts.verbose, "--verbose"),
+            (opts.connect_proxy, "--connect-proxy"),
+        ];
+        argv.extend(flags.iter().filter(|f| f.0).map(|f| f.1.to_string()));
         let tls = match (&opts.tls_cert, &opts.tls_key) {
             (Some(cert), Some(key)) => {
-                cmd.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);
+                for (flag, path) in [("--tls-cert", cert), ("--tls-key", key)] {
+                    let path = path.to_str().expect("TLS file paths are UTF-8");
+                    argv.extend([flag.to_string(), path.to_string()]);
+                }
                 true
             }
             (None, None) => false,
             _ => panic!("ServerOpts: tls_cert and tls_key go together"),
         };
 
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
-        let stdin = child.stdin.take().expect("piped stdin");
-        let stdout = child.stdout.take().expect("piped stdout");
-
-        // Read the ready line in a thread so that the wait is bounded.
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let result = BufReader::new(stdout).read_line(&mut line).map(|_| line);
-            let _ = tx.send(result);
-        });
-        let ready = rx.recv_timeout(START_TIMEOUT);
-        let fail = |child: &mut Child, what: String| -> ! {
-            let _ = child.kill();
-            let _ = child.wait();
+        let request = serde_json::json!({ "op": "start", "argv": argv, "log": log_path });
+        // The fork server gives up on a server after START_TIMEOUT itself.
+        let answer = fork.request(&request, START_TIMEOUT + CONTROL_TIMEOUT);
+        let fail = |what: String| -> ! {
             let log = std::fs::read_to_string(&log_path).unwrap_or_default();
             panic!("test ECR server on {host}: {what}\n--- server log ---\n{log}");
         };
-        let line = match ready {
-            Ok(Ok(line)) if !line.is_empty() => line,
-            Ok(Ok(_)) => fail(&mut child, "exited before it was ready".into()),
-            Ok(Err(e)) => fail(&mut child, format!("reading its ready line: {e}")),
-            Err(_) => fail(&mut child, format!("not ready within {START_TIMEOUT:?}")),
-        };
-        let ready: Value = match serde_json::from_str(&line) {
-            Ok(v) => v,
-            Err(e) => fail(&mut child, format!("bad ready line {line:?}: {e}")),
-        };
+        let answer = answer.unwrap_or_else(|e| fail(e));
+        let ready = &answer["ready"];
         let port_of = |key: &str| ready[key].as_u64().and_then(|p| u16::try_from(p).ok());
-        let (Some(port), Some(control_port)) = (port_of("port"), port_of("control_port")) else {
-            fail(&mut child, format!("bad ready line {line:?}"))
+        let (Some(pid), Some(port), Some(control_port)) = (
+            answer["pid"].as_u64(),
+            port_of("port"),
+            port_of("control_port"),
+        ) else {
+            fail(format!("answer {answer}"))
         };
         let proxy_port = port_of("proxy_port");
         if opts.connect_proxy && proxy_port.is_none() {
-            fail(&mut child, format!("no proxy_port in ready line {line:?}"));
+            fail(format!("no proxy_port in ready line {ready}"));
         }
-
         Ok(EcrServer {
-            child,
-            _stdin: stdin,
+            fork,
+            pid,
             host,
             port,
             control_port,
@@ -438,9 +533,10 @@ impl EcrServer {
 }
 
 impl Drop for EcrServer {
+    /// SIGKILL, and wait until it is gone (its ports are closed).
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let request = serde_json::json!({ "op": "stop", "pid": self.pid });
+        let _ = self.fork.request(&request, CONTROL_TIMEOUT);
     }
 }
 

@@ -9,6 +9,7 @@ Command line
     ecr_server.py --host 127.0.0.X [--port N] [--ttl SECS] [--stock]
                   [--tls-cert F --tls-key F] [--exit-on-stdin-eof] [--verbose]
                   [--accounts-from-registry-ids] [--connect-proxy]
+    ecr_server.py --fork-server
 
 * ``--host`` must be a loopback IPv4 address (127.0.0.0/8); nothing else is ever
   bound. ``--port 0`` (the default) picks a free port.
@@ -34,6 +35,25 @@ Command line
   The ready line then also has ``"proxy_port": P``. Anything but CONNECT is
   recorded and answered 405.
 * SIGTERM / SIGINT: exit 0.
+
+Fork server
+-----------
+Importing moto costs about a second of CPU, so the Rust harness does it once per
+test process: ``--fork-server`` imports moto, warms it up, prints
+``{"fork_server": PID}`` and then answers one JSON line on stdout per JSON line
+on stdin:
+
+* ``{"op": "start", "argv": [...], "log": PATH}`` forks a fresh server (own
+  moto state, counters, ports) for the command line ``argv`` (the options
+  above, without ``--exit-on-stdin-eof``), its stdout and stderr appended to
+  ``PATH``; answers ``{"pid": N, "ready": <its ready line>}`` or
+  ``{"error": "..."}`` (the cause is then in ``PATH``).
+* ``{"op": "stop", "pid": N}`` SIGKILLs and reaps that server; answers
+  ``{"stopped": N}``.
+
+At EOF on stdin (the test process exited, however it died) or on SIGTERM the
+fork server kills its servers and exits; the servers also die with it
+(``PR_SET_PDEATHSIG``), so no orphan outlives the tests.
 
 API behaviour
 -------------
@@ -747,9 +767,9 @@ def warm_up(app: Any) -> None:
         raise RuntimeError(f"moto warm-up failed: {resp.status_code} {resp.get_data()[:200]!r}")
 
 
-def main() -> int:
+def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--host", required=True, help="loopback IPv4 address to listen on (127.0.0.0/8)")
+    parser.add_argument("--host", help="loopback IPv4 address to listen on (127.0.0.0/8)")
     parser.add_argument("--port", type=int, default=0, help="port (0: pick a free one)")
     parser.add_argument("--ttl", type=float, default=43200.0, help="token lifetime in seconds (default 43200)")
     parser.add_argument("--stock", action="store_true", help="keep moto's 2015 expiresAt for private ECR")
@@ -759,8 +779,15 @@ def main() -> int:
     parser.add_argument("--accounts-from-registry-ids", action="store_true", help="no-op: moto's default")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     parser.add_argument("--connect-proxy", action="store_true", help="also run a recording CONNECT proxy")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--fork-server", action="store_true", help="serve start/stop requests on stdin (see the docstring)"
+    )
+    return parser
 
+
+def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.host is None:
+        parser.error("the following arguments are required: --host")
     try:
         if not ipaddress.IPv4Address(args.host).is_loopback:
             parser.error(f"--host {args.host} is not a loopback address")
@@ -769,6 +796,10 @@ def main() -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
 
+
+def serve(args: argparse.Namespace, moto_app: Any, ready_line: Callable[[dict[str, int]], None]) -> int:
+    """Run one server (API port, control port with TLS, CONNECT proxy) for `args` on `moto_app`
+    (made and warmed up); call `ready_line` once it listens; return on SIGTERM / SIGINT."""
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 
@@ -789,8 +820,6 @@ def main() -> int:
             return environ
 
     state = State(args.ttl, args.stock)
-    moto_app = make_moto_app()
-    warm_up(moto_app)
 
     api = make_server(args.host, args.port, Middleware(moto_app, state), threaded=True, request_handler=Handler)
     servers = [api]
@@ -835,7 +864,7 @@ def main() -> int:
         threading.Thread(target=proxy.serve_forever, daemon=True).start()
         ready["proxy_port"] = proxy.server_address[1]
 
-    print(json.dumps(ready), flush=True)
+    ready_line(ready)
     try:
         api.serve_forever()
     except SystemExit:
@@ -847,6 +876,170 @@ def main() -> int:
         if proxy is not None:
             proxy.server_close()
     return 0
+
+
+def print_ready(ready: dict[str, int]) -> None:
+    print(json.dumps(ready), flush=True)
+
+
+# -- fork server ------------------------------------------------------------------------------
+
+
+class ForkServer:
+    """Imports moto once, then forks one fresh server per `start` request (see the docstring)."""
+
+    START_TIMEOUT = 30.0
+
+    def __init__(self, parser: argparse.ArgumentParser, moto_app: Any) -> None:
+        self.parser = parser
+        self.moto_app = moto_app
+        self.children: set[int] = set()
+        self.pid = os.getpid()
+        self.prctl = self.load_prctl()
+
+    @staticmethod
+    def load_prctl() -> Callable[[int, int], int] | None:
+        try:
+            import ctypes
+
+            return ctypes.CDLL(None, use_errno=True).prctl  # type: ignore[no-any-return]
+        except (OSError, AttributeError):
+            return None
+
+    def answer(self, value: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps(value) + "\n")
+        sys.stdout.flush()
+
+    def reap(self) -> None:
+        """Collect children that exited by themselves."""
+        for pid in list(self.children):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                self.children.discard(pid)
+
+    def stop(self, pid: int) -> None:
+        if pid in self.children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            self.children.discard(pid)
+
+    def stop_all(self) -> None:
+        for pid in list(self.children):
+            self.stop(pid)
+
+    def start(self, argv: list[str], log: str) -> dict[str, Any]:
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_fd)
+            self.child(argv, log, write_fd)  # never returns
+        os.close(write_fd)
+        self.children.add(pid)
+        line = b""
+        deadline = time.monotonic() + self.START_TIMEOUT
+        with os.fdopen(read_fd, "rb", buffering=0) as pipe:
+            while not line.endswith(b"\n"):
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([pipe], [], [], left)[0]:
+                    self.stop(pid)
+                    return {"error": f"not ready within {self.START_TIMEOUT}s"}
+                chunk = pipe.read(4096)
+                if not chunk:
+                    self.stop(pid)
+                    return {"error": "exited before it was ready"}
+                line += chunk
+        return {"pid": pid, "ready": json.loads(line)}
+
+    def child(self, argv: list[str], log: str, ready_fd: int) -> None:
+        """In the forked child: become one server; exit, never return to the request loop."""
+        code = 1
+        try:
+            # Die with the fork server (which dies when the test process closes its stdin).
+            if self.prctl is not None:
+                self.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+            if os.getppid() != self.pid:
+                os._exit(1)
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
+                signal.signal(sig, signal.SIG_DFL)
+            null = os.open(os.devnull, os.O_RDWR)
+            err = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            os.dup2(null, 0)
+            os.dup2(err, 1)
+            os.dup2(err, 2)
+            os.close(null)
+            os.close(err)
+            sys.stdin = open(os.devnull)  # noqa: SIM115 (lives as long as the process)
+            sys.stdout = os.fdopen(1, "w", buffering=1)
+            sys.stderr = os.fdopen(2, "w", buffering=1)
+            args = self.parser.parse_args(argv)
+            check_args(self.parser, args)
+            if args.fork_server or args.exit_on_stdin_eof:
+                self.parser.error("--fork-server and --exit-on-stdin-eof are not for a forked server")
+
+            def ready_line(ready: dict[str, int]) -> None:
+                os.write(ready_fd, (json.dumps(ready) + "\n").encode())
+                os.close(ready_fd)
+
+            code = serve(args, self.moto_app, ready_line)
+        except SystemExit as exit:
+            code = exit.code if isinstance(exit.code, int) else 1
+        except BaseException:  # noqa: BLE001 (the log is the only place to say it)
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+
+    def run(self) -> int:
+        def stop(_signum: int, _frame: Any) -> None:
+            raise SystemExit(0)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            self.answer({"fork_server": os.getpid()})
+            for raw in sys.stdin:
+                self.reap()
+                try:
+                    request = json.loads(raw)
+                    op = request["op"]
+                    if op == "start":
+                        self.answer(self.start([str(a) for a in request["argv"]], str(request["log"])))
+                    elif op == "stop":
+                        self.stop(int(request["pid"]))
+                        self.answer({"stopped": int(request["pid"])})
+                    else:
+                        self.answer({"error": f"unknown op {op!r}"})
+                except (ValueError, KeyError, TypeError, OSError) as err:
+                    self.answer({"error": f"bad request {raw!r}: {err}"})
+        except SystemExit:
+            pass
+        finally:
+            if os.getpid() == self.pid:
+                self.stop_all()
+        return 0
+
+
+def main() -> int:
+    parser = make_parser()
+    args = parser.parse_args()
+    if not args.fork_server:
+        check_args(parser, args)
+    moto_app = make_moto_app()
+    warm_up(moto_app)
+    if args.fork_server:
+        return ForkServer(parser, moto_app).run()
+    return serve(args, moto_app, print_ready)
 
 
 if __name__ == "__main__":
