@@ -110,7 +110,6 @@ mod proptests {
     use crate::go::json::proptests::text;
     use proptest::prelude::*;
 
-
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(1024))]
 
