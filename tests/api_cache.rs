@@ -5,6 +5,7 @@
 mod common;
 
 use common::{EcrServer, Env, ServerOpts};
+use docker_credential_ecr_login::cache::Keys;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ const ANSWER: &str = "{\"ServerURL\":\"123456789012.dkr.ecr.us-east-1.amazonaws.
 const NOT_FOUND: &str = "credentials not found in native keychain\n";
 /// `<region>-H(akid)-<account>`
 fn key_for(akid: &str, region: &str, account: &str) -> String {
-    common::cache_key(akid, region, account)
+    Keys::private(region, akid, account).current
 }
 
 fn rfc3339(offset_secs: i64) -> String {

@@ -13,6 +13,8 @@
 mod common;
 
 use common::Env;
+use docker_credential_ecr_login::cache::Keys;
+use docker_credential_ecr_login::go::time::GoTime;
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -49,7 +51,7 @@ fn answer(server_url: &str, account: &str) -> String {
 
 /// `us-east-1-H(AKIDEXAMPLE)-<account>`.
 fn key_for(account: &str) -> String {
-    common::cache_key(common::TEST_AKID, "us-east-1", account)
+    Keys::private("us-east-1", common::TEST_AKID, account).current
 }
 
 /// UTC RFC 3339, whole seconds, `offset_secs` from now.
@@ -88,39 +90,7 @@ fn cached_answer(server_url: &str) -> String {
 
 /// `YYYY-MM-DDTHH:MM:SS[.1-9 digits](Z|±hh:mm)`, the only time form Go's `time.Time` reads.
 fn is_rfc3339(s: &str) -> bool {
-    let b = s.as_bytes();
-    let digits =
-        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
-    if b.len() < 20
-        || !(digits(0..4)
-            && b[4] == b'-'
-            && digits(5..7)
-            && b[7] == b'-'
-            && digits(8..10)
-            && b[10] == b'T'
-            && digits(11..13)
-            && b[13] == b':'
-            && digits(14..16)
-            && b[16] == b':'
-            && digits(17..19))
-    {
-        return false;
-    }
-    let mut rest = &s[19..];
-    if let Some(r) = rest.strip_prefix('.') {
-        let n = r.bytes().take_while(u8::is_ascii_digit).count();
-        if n == 0 || n > 9 {
-            return false;
-        }
-        rest = &r[n..];
-    }
-    let z = rest.as_bytes();
-    rest == "Z"
-        || (z.len() == 6
-            && (z[0] == b'+' || z[0] == b'-')
-            && z[1..3].iter().all(u8::is_ascii_digit)
-            && z[3] == b':'
-            && z[4..6].iter().all(u8::is_ascii_digit))
+    GoTime::parse_rfc3339(s).is_some()
 }
 
 /// Checks a cache file the way Go's helper reads it (exact keys, `Version` "1.0", string fields,
@@ -1000,7 +970,7 @@ fn load_200_processes_20_registries_one_call_each() {
 /// An `expiresAt` past year 9999 (a broken endpoint or proxy; ECR itself sends now + 12 h) must
 /// not make `cache.json` unreadable: Go's `time.Time` cannot write or read a 5-digit year, and
 /// an unreadable file loses every other entry at the next write. (Found by the cache round-trip
-/// property; fixed by clamping in `timefmt::format_rfc3339_utc`.)
+/// property; fixed by clamping in `GoTime::to_rfc3339`.)
 #[test]
 fn api_expiry_past_year_9999_keeps_the_cache_readable() {
     let server = require_server!(common::ServerOpts {

@@ -10,6 +10,7 @@ mod common;
 
 use base64::Engine as _;
 use common::{EcrServer, Env, Output};
+use docker_credential_ecr_login::cache::Keys;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
@@ -255,6 +256,6 @@ fn static_keys_keep_the_go_key() {
     assert_got(&get(&env), &env);
     assert_eq!(
         cache_keys(&env),
-        [common::cache_key("AKIDSTATIC", "us-east-1", "123456789012")]
+        [Keys::private("us-east-1", "AKIDSTATIC", "123456789012").current]
     );
 }

@@ -11,28 +11,6 @@ pub mod server;
 
 pub use server::*;
 
-/// RFC 3339 UTC (`YYYY-MM-DDTHH:MM:SSZ`) for `secs` seconds after the Unix epoch (may be
-/// negative), as the cache file and the stubs write times.
-pub fn rfc3339(secs: i64) -> String {
-    // Howard Hinnant's civil_from_days.
-    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60
-    )
-}
-
 /// Seconds since the Unix epoch, now.
 pub fn now_secs() -> i64 {
     std::time::SystemTime::now()
@@ -40,19 +18,13 @@ pub fn now_secs() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// [`rfc3339`] of now plus `offset_secs`.
+/// Now plus `offset_secs`, in whole seconds, as the cache file and the stubs write times (the
+/// library's Go `time.Time` format: `YYYY-MM-DDTHH:MM:SSZ`).
 pub fn rfc3339_from_now(offset_secs: i64) -> String {
-    rfc3339(now_secs() + offset_secs)
+    GoTime::from_unix_secs(now_secs() + offset_secs).to_rfc3339()
 }
 
-/// The cache key Go and we use for a private registry: `<region>-<base64 sha256(akid)>-<account>`.
-pub fn cache_key(akid: &str, region: &str, account: &str) -> String {
-    use base64::Engine as _;
-    use sha2::Digest;
-    let h = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(akid.as_bytes()));
-    format!("{region}-{h}-{account}")
-}
-
+use docker_credential_ecr_login::go::time::GoTime;
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
