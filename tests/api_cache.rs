@@ -352,9 +352,7 @@ fn existing_cache_dir_is_never_chmodded() {
 
 #[test]
 fn api_failure_falls_back_to_unexpired_token_only() {
-    let server = require_server!();
-    let key = key_for("AKIDEXAMPLE", "us-east-1", "123456789012");
-    for mode in [
+    let modes = [
         "500",
         "400",
         "throttle",
@@ -362,28 +360,37 @@ fn api_failure_falls_back_to_unexpired_token_only() {
         "truncated",
         "empty",
         "badproxy",
-    ] {
-        server.set_mode(mode, None, None);
-        // stale but unexpired: served
-        let env = Env::with_server(&server);
-        write_cache(&env, &cache_with(&[(&key, CACHED_TOKEN, -7 * 3600, 3600)]));
-        let out = env.run(&["get"], HOST.as_bytes());
-        assert_eq!(out.stdout_str(), CACHED_ANSWER, "{mode}: {out}");
-        assert_eq!(out.code, 0);
-        // expired: not-found (D6; Go would serve it)
-        write_cache(
-            &env,
-            &cache_with(&[(&key, CACHED_TOKEN, -13 * 3600, -3600)]),
-        );
-        let out = env.run(&["get"], HOST.as_bytes());
-        assert_eq!(out.stdout_str(), NOT_FOUND, "{mode}");
-        assert_eq!(out.code, 1);
-        assert!(out.stderr.is_empty());
-        // nothing cached: not-found
-        let env = Env::with_server(&server);
-        let out = env.run(&["get"], HOST.as_bytes());
-        assert_eq!(out.stdout_str(), NOT_FOUND, "{mode}");
+    ];
+    // One server per mode, all modes at once: each run mostly waits (retries, backoff).
+    let mut servers = Vec::new();
+    for _ in modes {
+        servers.push(require_server!());
     }
+    let key = key_for("AKIDEXAMPLE", "us-east-1", "123456789012");
+    std::thread::scope(|scope| {
+        for (mode, server) in modes.into_iter().zip(&servers) {
+            let key = &key;
+            scope.spawn(move || {
+                server.set_mode(mode, None, None);
+                // stale but unexpired: served
+                let env = Env::with_server(server);
+                write_cache(&env, &cache_with(&[(key, CACHED_TOKEN, -7 * 3600, 3600)]));
+                let out = env.run(&["get"], HOST.as_bytes());
+                assert_eq!(out.stdout_str(), CACHED_ANSWER, "{mode}: {out}");
+                assert_eq!(out.code, 0);
+                // expired: not-found (D6; Go would serve it)
+                write_cache(&env, &cache_with(&[(key, CACHED_TOKEN, -13 * 3600, -3600)]));
+                let out = env.run(&["get"], HOST.as_bytes());
+                assert_eq!(out.stdout_str(), NOT_FOUND, "{mode}");
+                assert_eq!(out.code, 1);
+                assert!(out.stderr.is_empty());
+                // nothing cached: not-found
+                let env = Env::with_server(server);
+                let out = env.run(&["get"], HOST.as_bytes());
+                assert_eq!(out.stdout_str(), NOT_FOUND, "{mode}");
+            });
+        }
+    });
 }
 
 #[test]

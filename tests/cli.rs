@@ -341,12 +341,22 @@ fn hostile_settings_neither_panic_nor_hang() {
         ("HTTPS_PROXY", "http://[::"),
         ("AWS_ECR_TIMEOUT", "1e309"),
     ];
-    for (k, v) in cases {
-        let env = Env::new()
-            .with("AWS_ENDPOINT_URL_ECR", "https://127.0.0.1:9")
-            .with("AWS_ECR_TIMEOUT", "3")
-            .with(k, v);
-        let out = env.run(&["get"], ECR_HOST.as_bytes());
+    // Every case's `get` at once: each one mostly waits (retries, the time bound).
+    let gets: Vec<_> = cases
+        .iter()
+        .map(|(k, v)| {
+            let env = Env::new()
+                .with("AWS_ENDPOINT_URL_ECR", "https://127.0.0.1:9")
+                .with("AWS_ECR_TIMEOUT", "3")
+                .with(k, v);
+            let get = env.spawn(&["get"], ECR_HOST.as_bytes());
+            (k, v, env, get)
+        })
+        .collect();
+    // Then every case's `list` at once.
+    let mut lists = Vec::new();
+    for (k, v, env, get) in gets {
+        let out = get.wait();
         assert_eq!(out.stdout_str(), NOT_FOUND, "{k}={v}: {out}");
         assert_eq!(out.code, 1, "{k}={v}");
         assert!(out.stderr.is_empty(), "{k}={v}: {out}");
@@ -355,7 +365,11 @@ fn hostile_settings_neither_panic_nor_hang() {
             "{k}={v}: {:?}",
             out.elapsed
         );
-        let out = env.run(&["list"], b"");
+        let list = env.spawn(&["list"], b"");
+        lists.push((k, v, env, list));
+    }
+    for (k, v, _env, list) in lists {
+        let out = list.wait();
         assert_eq!(out.code, 0, "list with {k}={v}: {out}");
     }
     // A FIFO planted as the cache file is refused, not waited on.
