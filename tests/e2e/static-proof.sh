@@ -183,7 +183,7 @@ start_tls_server() {
     # Its stdin is a FIFO held open on SRV_IN: the server exits when this script does, even
     # when killed (--exit-on-stdin-eof).
     mkfifo "$srv_dir/in"
-    # Same interpreter as the Rust harness (tests/common/server.rs): $ECR_TEST_PYTHON, else
+    # Same interpreter as the Rust harness (tests/it/common/server.rs): $ECR_TEST_PYTHON, else
     # target/test-venv/bin/python; else python3.
     py=${ECR_TEST_PYTHON:-$ROOT/target/test-venv/bin/python}
     [ -x "$py" ] || py=python3

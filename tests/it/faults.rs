@@ -10,7 +10,7 @@
 //! skip loudly when not root or when `mount` is not permitted. The two process storms take a
 //! shared lock so that they do not run at the same time.
 
-mod common;
+use crate::common;
 
 use common::Env;
 use docker_credential_ecr_login::cache::Keys;

@@ -1,7 +1,7 @@
 //! The protocol surface of the built binary, byte for byte (SPEC §2, §3, §7, §8). No API server
 //! is needed: these run everywhere, including plain `cargo test`.
 
-mod common;
+use crate::common;
 
 use common::Env;
 use std::time::Duration;

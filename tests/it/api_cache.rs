@@ -2,7 +2,7 @@
 //! (hits, misses, expiry, stale fallback, corrupt files, locks, concurrency) and the total time
 //! bound. Each test skips loudly when no Python with moto is available.
 
-mod common;
+use crate::common;
 
 use common::{EcrServer, Env, ServerOpts};
 use docker_credential_ecr_login::cache::Keys;

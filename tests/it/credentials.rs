@@ -10,7 +10,7 @@
 //! "real" AWS hosts are reached through the CONNECT proxy, which tunnels
 //! every target to the TLS instance of the test server.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -65,11 +65,6 @@ fn python_candidate() -> Result<(PathBuf, &'static str), String> {
     }
 }
 
-/// The Python interpreter that can run the test server, if any.
-pub fn python() -> Option<PathBuf> {
-    python_status().as_ref().ok().cloned()
-}
-
 /// Report a skipped test loudly: `SKIPPED: <reason>` goes straight to the
 /// process's stderr (not through the test harness's capture, so it shows even
 /// without `--nocapture`). Panics instead when [`server_required`].

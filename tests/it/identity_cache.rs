@@ -6,7 +6,7 @@
 //! Every test skips loudly when no Python with moto is available (and fails with
 //! ECR_TEST_REQUIRE_SERVER=1).
 
-mod common;
+use crate::common;
 
 use base64::Engine as _;
 use common::{EcrServer, Env, Output};

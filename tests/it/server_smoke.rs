@@ -1,9 +1,9 @@
 //! Smoke tests of the test ECR server itself (tests/support/ecr_server.py) and
-//! its Rust harness (tests/common): no helper binary involved. Each test skips
+//! its Rust harness (tests/it/common): no helper binary involved. Each test skips
 //! loudly when no Python with moto is available (fails with
 //! ECR_TEST_REQUIRE_SERVER=1).
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

@@ -2,7 +2,7 @@
 //! first argument `kubelet-credential-provider`, answering `CredentialProviderRequest`s against
 //! the moto-backed ECR API.
 
-mod common;
+use crate::common;
 
 use common::Env;
 

@@ -4,7 +4,7 @@
 //! through a CONNECT proxy (`HTTPS_PROXY`) with the test CA in `SSL_CERT_FILE`.
 //! Skips loudly without the Go helper or moto.
 
-mod common;
+use crate::common;
 
 use common::{Env, ServerOpts, TestCa};
 use std::path::Path;
@@ -253,7 +253,7 @@ fn ours_rarely_drops_a_concurrent_go_entry() {
 /// The measurement (slow; `ECR_INTEROP_TRIALS=N`, default 50; `ECR_INTEROP_OURS_BIN` to measure
 /// another build of ours), printed: 8 Go + 2 ours; 1 Go + 9 ours, where a lost Go entry can only
 /// have been dropped by ours and a lost entry of ours only by Go; and a 10 Go control for the
-/// Go/Go losses. Run with `cargo test --test go_interop measure -- --ignored --nocapture`.
+/// Go/Go losses. Run with `cargo test --test it go_interop::measure -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn measure_mixed_writer_losses() {

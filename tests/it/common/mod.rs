@@ -1,12 +1,10 @@
 //! Shared harness for the integration tests: the test ECR server
 //! ([`server`]) and a hermetic runner for the helper binary ([`Env`]).
 //!
-//! Use it from a test crate with `mod common;` at its root; then
-//! `require_server!()` starts a server or skips the test loudly.
+//! `tests/it/main.rs` declares it first, with `#[macro_use]`; a test module then has
+//! `use crate::common;`, and `require_server!()` starts a server or skips the test loudly.
 
-// Each test binary compiles this module and uses only part of it.
-#![allow(dead_code, unused_macros, unused_imports)]
-
+#[macro_use]
 pub mod server;
 
 pub use server::*;
@@ -29,7 +27,7 @@ use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -377,11 +375,6 @@ pub struct Running {
 }
 
 impl Running {
-    /// The process id.
-    pub fn pid(&self) -> u32 {
-        self.pid
-    }
-
     /// Wait for the process (at most the [`Env`]'s timeout from its start,
     /// then SIGKILL) and collect its output.
     pub fn wait(self) -> Output {

@@ -1,0 +1,16 @@
+//! The integration tests, in one test binary (as ripgrep and cargo do): one link, one moto fork
+//! server ([`common::ForkServer`]) for all of them, and one pool of test threads, so that a slow
+//! file does not hold up the next one. Each module is what used to be its own `tests/*.rs`:
+//! `cargo test --test it cli::` runs one of them.
+
+#[macro_use]
+mod common;
+
+mod api_cache;
+mod cli;
+mod credentials;
+mod faults;
+mod go_interop;
+mod identity_cache;
+mod kubelet;
+mod server_smoke;
