@@ -656,20 +656,23 @@ fn fetch_lock_held_by_a_live_process_is_bounded_by_the_timeout() {
         cache_text(&[(ACCOUNT, CACHED_TOKEN, -60, 12 * 3600)]),
     )
     .unwrap();
+    // (a hit that waited for the lock would answer at the 2 s deadline)
     let out = env.run(&["get"], HOST.as_bytes());
     assert_eq!(out.stdout_str(), cached_answer(HOST), "{out}");
-    assert!(out.elapsed < Duration::from_secs(1), "{out}");
+    assert!(out.elapsed < timeout - Duration::from_millis(300), "{out}");
     assert_eq!(
         server.calls(),
         (0, 0),
         "never called the API while the lock was held"
     );
 
-    // other registries are not blocked by this one's lock
+    // other registries are not blocked by this one's lock: blocked, this get (no entry) would
+    // answer not-found at the deadline, so the fresh answer is the proof; no wall-clock bound,
+    // since an API call on a loaded CI machine can take longer than a second
     let other = host(&account(3));
     let out = env.run(&["get"], other.as_bytes());
     assert_eq!(out.stdout_str(), answer(&other, &account(3)), "{out}");
-    assert!(out.elapsed < Duration::from_secs(1), "{out}");
+    assert_eq!(out.code, 0, "{out}");
 }
 
 #[test]
