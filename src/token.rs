@@ -52,7 +52,7 @@ pub fn decode(token: &str) -> Result<Credentials, TokenError> {
 fn go_base64_error(e: &base64::DecodeError) -> String {
     use base64::DecodeError::*;
     match e {
-        InvalidByte(at, _) | InvalidLastSymbol(at, _) => {
+        InvalidByte(at, _) | InvalidLastSymbol { offset: at, .. } => {
             format!("illegal base64 data at input byte {at}")
         }
         InvalidLength(len) => format!("illegal base64 data at input byte {len}"),

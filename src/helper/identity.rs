@@ -331,6 +331,18 @@ impl Inputs {
     }
 }
 
+/// The identity for `cfg`. Environment keys come first in the chain and need neither the
+/// environment scan of [`EnvSources`] nor the shared files, so the warm static-key `get` reads
+/// only the cache.
+pub fn resolve_config<'f>(cfg: &Config, files: impl FnOnce() -> &'f SharedFiles) -> Identity {
+    match &cfg.env_keys {
+        Some(keys) => Identity::StaticKey {
+            akid: keys.access_key_id.clone(),
+        },
+        None => resolve(&Inputs::new(cfg), files()),
+    }
+}
+
 /// The identity the credential chain would use (see the module documentation).
 pub fn resolve(inputs: &Inputs, files: &SharedFiles) -> Identity {
     if let Some(akid) = &inputs.env_akid {

@@ -143,7 +143,7 @@ impl Helper {
 
     fn identity(&self) -> &Identity {
         self.identity
-            .get_or_init(|| identity::resolve(&identity::Inputs::new(&self.cfg), self.files()))
+            .get_or_init(|| identity::resolve_config(&self.cfg, || self.files()))
     }
 
     /// Whether the identity's local session (web identity token, SSO session) still allows a
