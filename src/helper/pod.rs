@@ -26,6 +26,7 @@ impl Helper {
             &[("roleArn", &pod.role_arn)],
         );
         self.pod = Some(pod);
+        self.identity = std::cell::OnceCell::new();
         if !self.identity().usable_at(GoTime::now()) {
             log::error("The pod's service-account token has expired", &[]);
             return None;
