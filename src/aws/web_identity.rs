@@ -4,14 +4,19 @@
 //!
 //! aws-config's [`WebIdentityTokenCredentialsProvider`] reads its token from a file only, so
 //! for the one call the token is written to a 0600 file in a fresh 0700 directory under the
-//! temporary directory, removed again when the call ends.
+//! temporary directory, removed again when the call ends. [`assume`] does the same with a token
+//! and role given to one call (a kubelet pod's, SPEC §11).
 
+use crate::aws::client::EcrError;
 use crate::aws::profile::{self, Properties};
 use crate::secret::Secret;
 use aws_config::provider_config::ProviderConfig;
 use aws_config::web_identity_token::{StaticConfiguration, WebIdentityTokenCredentialsProvider};
 use aws_config::ConfigLoader;
 use aws_credential_types::provider::{self, error::CredentialsError, future, ProvideCredentials};
+use aws_credential_types::Credentials;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_types::sdk_config::SdkConfig;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
@@ -83,6 +88,26 @@ impl ProvideCredentials for EnvTokenProvider {
     {
         future::ProvideCredentials::new(self.credentials())
     }
+}
+
+/// `AssumeRoleWithWebIdentity` for `role_arn` with `token` (given to this call, not read from
+/// the environment), through `sdk`'s HTTP client, timeouts and region.
+pub async fn assume(
+    sdk: &SdkConfig,
+    role_arn: &str,
+    session_name: &str,
+    token: &Secret<String>,
+) -> Result<Credentials, EcrError> {
+    let provider = EnvTokenProvider {
+        token: token.clone(),
+        role_arn: role_arn.to_owned(),
+        session_name: session_name.to_owned(),
+        config: crate::aws::factory::provider_config(sdk).with_region(sdk.region().cloned()),
+    };
+    provider
+        .credentials()
+        .await
+        .map_err(|e| EcrError::Credentials(DisplayErrorContext(&e).to_string()))
 }
 
 /// A non-empty environment variable.

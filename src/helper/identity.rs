@@ -343,6 +343,13 @@ pub fn resolve_config<'f>(cfg: &Config, files: impl FnOnce() -> &'f SharedFiles)
     }
 }
 
+/// The identity of `role_arn` assumed with a web identity token given to the call (a kubelet
+/// pod's): the same as that role and token configured in the environment.
+pub fn federated(role_arn: &str, session_name: &str, token: &Secret<String>) -> Identity {
+    let session_name = session_name.to_owned();
+    sources::web_identity(role_arn, Some(&session_name), token.expose().as_bytes())
+}
+
 /// The identity the credential chain would use (see the module documentation).
 pub fn resolve(inputs: &Inputs, files: &SharedFiles) -> Identity {
     if let Some(akid) = &inputs.env_akid {

@@ -19,6 +19,7 @@
 
 mod cached;
 pub mod identity;
+mod pod;
 mod prime;
 mod runtime;
 mod session;
@@ -31,7 +32,7 @@ use crate::config::Config;
 use crate::go::time::GoTime;
 use crate::log;
 use crate::registry::{self, Registry};
-use crate::serve::{Answer, CredentialHelper, NotImplemented};
+use crate::serve::{Answer, CredentialHelper, Federated, NotImplemented};
 use cached::{Owner, Slot};
 use identity::Identity;
 use runtime::run_until;
@@ -76,6 +77,10 @@ impl CredentialHelper for EcrHelper<'_> {
         self.call().get(server_url)
     }
 
+    fn get_as(&self, server_url: &str, pod: &Federated) -> Option<Answer> {
+        self.call().get_as(server_url, pod.clone())
+    }
+
     fn list(&self) -> BTreeMap<String, String> {
         self.call().list()
     }
@@ -101,6 +106,8 @@ pub struct Helper {
     profile: OnceCell<Properties>,
     /// The identity the credential chain would use, computed locally at most once.
     identity: OnceCell<Identity>,
+    /// The kubelet pod this call is made as ([`pod`]), instead of the configured identity.
+    pod: Option<Federated>,
 }
 
 impl Helper {
@@ -116,6 +123,7 @@ impl Helper {
             files: OnceCell::new(),
             profile: OnceCell::new(),
             identity: OnceCell::new(),
+            pod: None,
         }
     }
 
@@ -128,6 +136,7 @@ impl Helper {
             files: self.files.clone(),
             profile: self.profile.clone(),
             identity: self.identity.clone(),
+            pod: self.pod.clone(),
         }
     }
 
@@ -142,8 +151,10 @@ impl Helper {
     }
 
     fn identity(&self) -> &Identity {
-        self.identity
-            .get_or_init(|| identity::resolve_config(&self.cfg, || self.files()))
+        self.identity.get_or_init(|| {
+            self.pod_identity()
+                .unwrap_or_else(|| identity::resolve_config(&self.cfg, || self.files()))
+        })
     }
 
     /// Whether the identity's local session (web identity token, SSO session) still allows a
@@ -249,10 +260,7 @@ impl Helper {
                 return None;
             }
             Err(SessionError::Credentials(e)) => {
-                log::error(
-                    "No AWS credentials found: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or attach a role",
-                    &[("error", &e.to_string())],
-                );
+                self.log_no_credentials(&e);
                 return None;
             }
         };

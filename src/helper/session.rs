@@ -40,9 +40,11 @@ impl Helper {
         )
         .await
         .map_err(SessionError::Config)?;
-        let creds = factory::credentials(&self.cfg, self.profile(), &sdk)
-            .await
-            .map_err(SessionError::Credentials)?;
+        let creds = match self.pod_credentials(&sdk).await {
+            Some(pod) => pod,
+            None => factory::credentials(&self.cfg, self.profile(), &sdk).await,
+        }
+        .map_err(SessionError::Credentials)?;
         let akid = creds.access_key_id().to_owned();
         Ok(Session { sdk, creds, akid })
     }

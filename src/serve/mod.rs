@@ -9,6 +9,7 @@ pub mod kubelet;
 pub mod store_json;
 
 use crate::go::time::GoTime;
+use crate::secret::Secret;
 use crate::token::Credentials;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -23,6 +24,13 @@ pub trait CredentialHelper {
     /// Credentials for the (trimmed) server URL of a `get`; `None` is the not-found answer, its
     /// cause already logged.
     fn get(&self, server_url: &str) -> Option<Answer>;
+    /// Credentials for `server_url` as a pod's role (the kubelet's service-account token,
+    /// SPEC §11): `None` is a failure, its cause already logged. Unsupported by default.
+    fn get_as(&self, server_url: &str, pod: &Federated) -> Option<Answer> {
+        let _ = (server_url, pod);
+        crate::log::error("Per-pod roles are not supported here", &[]);
+        None
+    }
     /// The `list` answer: server URL → username.
     fn list(&self) -> BTreeMap<String, String>;
     /// A validated `store` for `server_url`: `Ok` succeeds silently.
@@ -36,6 +44,15 @@ pub trait CredentialHelper {
 pub struct Answer {
     pub creds: Credentials,
     pub expires_at: GoTime,
+}
+
+/// A role to assume with a web identity token given in the request (the kubelet's
+/// `serviceAccountToken`), instead of the configured identity.
+#[derive(Debug, Clone)]
+pub struct Federated {
+    pub role_arn: String,
+    pub session_name: String,
+    pub token: Secret<String>,
 }
 
 /// `store`/`erase` are refused with Go's `not implemented`.

@@ -50,7 +50,11 @@ pub fn jwt_expiry(token: &[u8]) -> Option<GoTime> {
 }
 
 /// A web identity whose token is `token`.
-fn web_identity(role_arn: &str, session_name: Option<&String>, token: &[u8]) -> Identity {
+pub(super) fn web_identity(
+    role_arn: &str,
+    session_name: Option<&String>,
+    token: &[u8],
+) -> Identity {
     Identity::WebIdentity {
         role_arn: role_arn.to_owned(),
         session_name: session_name.cloned(),

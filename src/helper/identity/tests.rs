@@ -169,6 +169,27 @@ fn env_web_identity_from_a_file_or_a_variable() {
 }
 
 #[test]
+fn a_pods_role_is_the_environments_web_identity() {
+    let home = Home::new("", "");
+    let token = jwt(r#"{"exp":99999999999}"#);
+    let mut inputs = home.inputs("default");
+    inputs.env.role_arn = Some("arn:aws:iam::111111111111:role/pull".into());
+    inputs.env.role_session_name = Some("ecr-credential-provider".into());
+    inputs.env.token_var = Some("T".into());
+    inputs.env.token = Some(Secret::new(token.clone()));
+    let pod = federated(
+        "arn:aws:iam::111111111111:role/pull",
+        "ecr-credential-provider",
+        &Secret::new(token),
+    );
+    assert_eq!(pod, home.resolve_with(&inputs));
+    assert_eq!(
+        pod.valid_until(),
+        Some(GoTime::from_unix_secs(99_999_999_999))
+    );
+}
+
+#[test]
 fn sso_sessions_and_legacy_profiles() {
     let config = "[profile s]\nsso_session=corp\nsso_account_id=111\nsso_role_name=Dev\n\
         [sso-session corp]\nsso_start_url=https://corp.awsapps.com/start\nsso_region=eu-west-1\n\

@@ -1,12 +1,16 @@
 //! Kubelet credential provider mode (SPEC §11, a MAY): the same binary answers the kubelet's
 //! `CredentialProviderRequest` when invoked as `ecr-credential-provider` (argv[0] basename, as
 //! EKS installs it) or with the first argument `kubelet-credential-provider`. The registry is the
-//! image up to its first `/`; then the usual host rules, cache and API apply.
+//! image up to its first `/`; then the usual host rules, cache and API apply. A v1 request with
+//! the pod's `serviceAccountToken` (KEP-4412) is answered as the pod's role ([`pod`]).
 
-use super::{read_capped, CredentialHelper, Outcome};
+pub mod pod;
+
+use super::{read_capped, CredentialHelper, Federated, Outcome};
 use crate::go::json;
 use crate::go::time::GoTime;
 use crate::log;
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::Path;
@@ -26,6 +30,11 @@ struct Request {
     api_version: String,
     kind: String,
     image: String,
+    /// v1 only (KEP-4412), like the next field; `null` or absent: none.
+    #[serde(rename = "serviceAccountToken", default)]
+    service_account_token: Option<String>,
+    #[serde(rename = "serviceAccountAnnotations", default)]
+    service_account_annotations: Option<BTreeMap<String, String>>,
 }
 
 /// Whether this invocation is the kubelet's.
@@ -57,24 +66,51 @@ fn cache_duration(expires_at: GoTime, now: GoTime) -> String {
     format!("{secs}s")
 }
 
-/// Answers one request read from `stdin`.
-pub fn run(stdin: impl Read, helper: &impl CredentialHelper) -> Outcome {
+/// The request on `stdin`, or the failure to answer.
+fn read_request(stdin: impl Read) -> Result<Request, Outcome> {
     let Ok(Some(buf)) = read_capped(stdin) else {
-        return fail("cannot read the request on stdin (at most 1 MiB)");
+        return Err(fail("cannot read the request on stdin (at most 1 MiB)"));
     };
-    let req: Request = match serde_json::from_slice(&buf) {
-        Ok(r) => r,
-        Err(e) => return fail(&format!("invalid CredentialProviderRequest: {e}")),
-    };
+    let req: Request = serde_json::from_slice(&buf)
+        .map_err(|e| fail(&format!("invalid CredentialProviderRequest: {e}")))?;
     if req.kind != "CredentialProviderRequest" || !API_VERSIONS.contains(&req.api_version.as_str())
     {
-        return fail(&format!(
+        return Err(fail(&format!(
             "unsupported request: apiVersion {:?}, kind {:?}",
             req.api_version, req.kind
-        ));
+        )));
     }
+    Ok(req)
+}
+
+/// The pod's role for a v1 request with a service-account token ([`pod::select`]); the fields
+/// are not part of the older versions, whose decoders drop them.
+fn pod_role(req: &mut Request) -> Result<Option<Federated>, Outcome> {
+    if req.api_version != API_VERSIONS[0] {
+        return Ok(None);
+    }
+    let annotations = req.service_account_annotations.take().unwrap_or_default();
+    let default_role = std::env::var(pod::DEFAULT_ROLE_VAR).ok();
+    pod::select(req.service_account_token.take(), &annotations, default_role)
+        .map_err(|e| fail(&e.to_string()))
+}
+
+/// Answers one request read from `stdin`.
+pub fn run(stdin: impl Read, helper: &impl CredentialHelper) -> Outcome {
+    let mut req = match read_request(stdin) {
+        Ok(req) => req,
+        Err(out) => return out,
+    };
+    let pod = match pod_role(&mut req) {
+        Ok(pod) => pod,
+        Err(out) => return out,
+    };
     let registry = req.image.split('/').next().unwrap_or_default();
-    let Some(answer) = helper.get(registry) else {
+    let answer = match &pod {
+        Some(pod) => helper.get_as(registry, pod),
+        None => helper.get(registry),
+    };
+    let Some(answer) = answer else {
         return fail(&format!(
             "no credentials for {} (see the log)",
             log::redact_url(registry)
@@ -105,7 +141,7 @@ struct Response<'a> {
     kind: &'a str,
     cache_key_type: &'a str,
     cache_duration: String,
-    auth: std::collections::BTreeMap<&'a str, AuthConfig<'a>>,
+    auth: BTreeMap<&'a str, AuthConfig<'a>>,
 }
 
 #[derive(serde::Serialize)]
@@ -115,53 +151,4 @@ struct AuthConfig<'a> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn selection() {
-        let a = |s: &str| OsString::from(s);
-        assert!(selected(
-            Some(&a("/usr/local/bin/ecr-credential-provider")),
-            &[]
-        ));
-        assert!(selected(Some(&a("ecr-credential-provider")), &[a("get")]));
-        assert!(selected(
-            Some(&a("docker-credential-ecr-login")),
-            &[a(FLAG)]
-        ));
-        assert!(!selected(
-            Some(&a("docker-credential-ecr-login")),
-            &[a("get")]
-        ));
-        assert!(!selected(None, &[]));
-    }
-
-    #[test]
-    fn half_the_remaining_validity() {
-        use std::time::Duration;
-        let now = GoTime::from_unix_secs(1_000);
-        assert_eq!(
-            cache_duration(now + Duration::from_secs(12 * 3600), now),
-            "21600s"
-        );
-        assert_eq!(cache_duration(now - Duration::from_secs(1), now), "0s");
-        assert_eq!(cache_duration(GoTime::ZERO, now), "0s");
-    }
-
-    #[test]
-    fn bad_requests_fail_with_exit_1() {
-        let helper = crate::serve::tests::NeverHelper;
-        for body in [
-            &b""[..],
-            b"{",
-            b"[]",
-            br#"{"apiVersion":"v2","kind":"CredentialProviderRequest","image":"x"}"#,
-            br#"{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"Other","image":"x"}"#,
-        ] {
-            let out = run(body, &helper);
-            assert_eq!(out.code, 1);
-            assert!(out.stdout.is_empty());
-        }
-    }
-}
+mod tests;
