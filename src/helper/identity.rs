@@ -241,7 +241,7 @@ fn hex_sha256(bytes: &[u8]) -> String {
 }
 
 /// Lower-case hex.
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes
         .iter()

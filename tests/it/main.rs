@@ -12,5 +12,6 @@ mod credentials;
 mod faults;
 mod go_interop;
 mod identity_cache;
+mod identity_instance;
 mod kubelet;
 mod server_smoke;
