@@ -13,5 +13,6 @@ mod faults;
 mod go_interop;
 mod identity_cache;
 mod identity_instance;
+mod identity_principal;
 mod kubelet;
 mod server_smoke;
