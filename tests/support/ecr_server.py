@@ -18,7 +18,7 @@ Command line
   ``--tls-cert``/``--tls-key``, else plain HTTP). ``control_port`` serves the
   ``/_test/*`` control endpoints over plain HTTP; without TLS it equals ``port``
   (the API port answers the control endpoints too); with TLS it is a second
-  plain-HTTP listener on the same host that answers only ``/_test/*``.
+  plain-HTTP listener on the same host that answers only ``/_test/*`` and IMDS.
 * ``--ttl`` (default 43200): private ECR ``expiresAt`` values are rewritten to
   ``now + ttl`` (float epoch seconds); ECR Public stub tokens expire at
   ``now + ttl``. It may be negative (born expired).
@@ -141,7 +141,7 @@ Each call below is recorded in ``other`` of ``GET /_test/calls`` (a list of
   ``{"AccessKeyId": "AKIDECS", "SecretAccessKey": "x", "Token": "t",
   "Expiration": <RFC 3339, now+1h>}``. Record: ``service: "container"``,
   ``authorization``.
-* IMDS stub (API port): ``PUT /latest/api/token`` answers a token (HTTP
+* IMDS stub (API port, and the plain-HTTP control port of a TLS server): ``PUT /latest/api/token`` answers a token (HTTP
   ``token_status``); ``GET /latest/meta-data/iam/security-credentials/``
   answers ``test-role``; ``GET .../security-credentials/test-role`` answers
   ``{"Code": "Success", "AccessKeyId": "AKIDIMDS", ..., "Token": "t",
@@ -555,10 +555,10 @@ class Middleware:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if path.startswith("/_test/") and not target:
             return self.control(environ, start_response)
-        if self.control_only:
-            return self.respond_json(start_response, 404, {"error": "control port: only /_test/*"})
         if path.startswith("/latest/") and not target:
             return self.imds(environ, start_response)
+        if self.control_only:
+            return self.respond_json(start_response, 404, {"error": "control port: only /_test/* and IMDS"})
         if path == "/federation/credentials" and not target:
             return self.sso_portal(environ, start_response)
 
