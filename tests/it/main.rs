@@ -10,6 +10,7 @@ mod api_cache;
 mod cli;
 mod credentials;
 mod faults;
+mod gitlab_example;
 mod go_interop;
 mod identity_cache;
 mod identity_instance;
