@@ -13,8 +13,7 @@
 
 use super::Cache;
 use crate::go::time::GoTime;
-use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
+use serde_json::Value;
 use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
@@ -38,8 +37,8 @@ pub struct Resolution {
     pub resolved: GoTime,
 }
 
-/// The memo's entries by place.
-pub type Memo = BTreeMap<String, Resolution>;
+/// The memo's entries by place (at most one per place; a few dozen at most, so a list).
+pub type Memo = Vec<(String, Resolution)>;
 
 /// The memo in `bytes`; empty unless it is a memo of this version. Malformed entries are
 /// skipped.
@@ -55,36 +54,48 @@ pub fn parse_memo(bytes: &[u8]) -> Memo {
         return Memo::new();
     };
     let time = |e: &Value, k: &str| e.get(k)?.as_str().and_then(GoTime::parse_rfc3339);
-    places
-        .iter()
-        .filter_map(|(place, e)| {
-            let akid = e.get("AccessKeyId")?.as_str().filter(|a| !a.is_empty())?;
-            Some((
+    let mut memo = Memo::new();
+    for (place, e) in places {
+        let akid = e.get("AccessKeyId").and_then(Value::as_str).unwrap_or("");
+        let (Some(expires), Some(resolved)) = (time(e, "Expiration"), time(e, "ResolvedAt")) else {
+            continue;
+        };
+        if !akid.is_empty() {
+            let akid = akid.to_owned();
+            memo.push((
                 place.clone(),
                 Resolution {
-                    akid: akid.to_owned(),
-                    expires: time(e, "Expiration")?,
-                    resolved: time(e, "ResolvedAt")?,
+                    akid,
+                    expires,
+                    resolved,
                 },
-            ))
-        })
-        .collect()
+            ));
+        }
+    }
+    memo
 }
 
-/// The memo's bytes.
+/// The memo's bytes (compact JSON, places in the memo's order).
 pub fn serialize_memo(memo: &Memo) -> String {
-    let places: Map<String, Value> = memo
-        .iter()
-        .map(|(place, r)| {
-            let entry = json!({
-                "AccessKeyId": r.akid,
-                "Expiration": r.expires.clamp_writable().to_rfc3339(),
-                "ResolvedAt": r.resolved.clamp_writable().to_rfc3339(),
-            });
-            (place.clone(), entry)
-        })
-        .collect();
-    json!({ "Places": places, "Version": MEMO_VERSION }).to_string()
+    use crate::go::json::push_str;
+    let mut out = String::from("{\"Places\":{");
+    for (i, (place, r)) in memo.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_str(&mut out, place);
+        out.push_str(":{\"AccessKeyId\":");
+        push_str(&mut out, &r.akid);
+        out.push_str(",\"Expiration\":");
+        push_str(&mut out, &r.expires.clamp_writable().to_rfc3339());
+        out.push_str(",\"ResolvedAt\":");
+        push_str(&mut out, &r.resolved.clamp_writable().to_rfc3339());
+        out.push('}');
+    }
+    out.push_str("},\"Version\":");
+    push_str(&mut out, MEMO_VERSION);
+    out.push('}');
+    out
 }
 
 impl Cache {
@@ -115,22 +126,17 @@ impl Cache {
         &self,
         place: &str,
         resolution: Resolution,
-        keep: impl Fn(&Resolution) -> bool,
+        keep: &dyn Fn(&Resolution) -> bool,
     ) -> io::Result<()> {
         self.ensure_dir()
             .map_err(|e| io::Error::other(e.to_string()))?;
         let mut memo = self.memo_load();
-        memo.retain(|p, r| p != place && keep(r));
-        if memo.len() >= MAX_MEMO_PLACES {
-            let mut by_age: Vec<(GoTime, String)> =
-                memo.iter().map(|(p, r)| (r.resolved, p.clone())).collect();
-            by_age.sort();
-            let excess = memo.len() + 1 - MAX_MEMO_PLACES;
-            for (_, p) in by_age.into_iter().take(excess) {
-                memo.remove(&p);
-            }
+        memo.retain(|(p, r)| p != place && keep(r));
+        while memo.len() >= MAX_MEMO_PLACES {
+            let oldest = (0..memo.len()).min_by_key(|&i| memo[i].1.resolved);
+            memo.remove(oldest.unwrap_or(0));
         }
-        memo.insert(place.to_owned(), resolution);
+        memo.push((place.to_owned(), resolution));
         let (tmp_path, mut tmp) = self.create_temp()?;
         let written = super::store::rewrite(&mut tmp, serialize_memo(&memo).as_bytes())
             .and_then(|()| std::fs::rename(&tmp_path, self.memo_path()));

@@ -75,7 +75,8 @@ impl Helper {
     /// remembered for this place.
     pub(super) fn instance_owner(&self) -> Option<Owner> {
         let memo = self.cache.as_ref()?.memo_load();
-        let r = memo.get(&self.imds_place())?;
+        let place = self.imds_place();
+        let (_, r) = memo.iter().find(|(p, _)| *p == place)?;
         usable(r, GoTime::now()).then(|| Owner::Akid(r.akid.clone()))
     }
 
@@ -94,7 +95,7 @@ impl Helper {
         if !usable(&resolution, now) {
             return;
         }
-        if let Err(e) = cache.memo_store(&self.imds_place(), resolution, |r| usable(r, now)) {
+        if let Err(e) = cache.memo_store(&self.imds_place(), resolution, &|r| usable(r, now)) {
             crate::log::debug(
                 "Could not remember the instance credentials' key id",
                 &[("error", &e.to_string())],
