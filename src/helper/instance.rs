@@ -3,10 +3,8 @@
 //! ([`crate::cache::Memo`]): its access key id gives the cache key (Go's `H(akid)`, the key the
 //! SDK path stores under), with no request to instance metadata.
 //!
-//! An entry is used only at its place: the same IMDS settings (endpoint, endpoint mode, v1
-//! switch, from the environment or the profile), on the same kernel boot, in the same network
-//! namespace and under the same host name, since instance metadata answers per host, and an
-//! interceptor such as kube2iam answers per pod. And only while
+//! An entry is used only at its place (the identity's: the same IMDS settings, kernel boot,
+//! network namespace and host name; see [`super::identity::Identity::Instance`]), and only while
 //! `now < min(expiry − EXPIRY_MARGIN, resolved + MEMO_BOUND)`: after that the credentials are
 //! resolved again, so a rotated key or a replaced instance profile is seen within
 //! [`MEMO_BOUND`].
@@ -16,7 +14,6 @@ use super::session::Session;
 use super::Helper;
 use crate::cache::Resolution;
 use crate::go::time::GoTime;
-use sha2::{Digest, Sha256};
 use std::time::Duration;
 
 /// How long a remembered resolution is used at most.
@@ -35,54 +32,18 @@ pub fn usable(r: &Resolution, now: GoTime) -> bool {
     now < until && r.resolved <= now.saturating_add(CLOCK_SKEW)
 }
 
-/// A small file's first line, or `-`.
-fn first_line(path: &str) -> String {
-    crate::fsutil::read_regular(std::path::Path::new(path), 256)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.lines().next().map(str::to_owned))
-        .unwrap_or_else(|| "-".to_owned())
-}
-
 impl Helper {
-    /// The place a resolution is remembered for: a digest of the IMDS settings and of where
-    /// the process runs (see the module documentation). Holds no secret.
-    fn imds_place(&self) -> String {
-        let env = |k: &str| std::env::var(k).unwrap_or_else(|_| "-".to_owned());
-        let prof = |k: &str| self.profile().get(k).cloned().unwrap_or_else(|| "-".into());
-        let netns = std::fs::read_link("/proc/self/ns/net")
-            .map_or_else(|_| "-".to_owned(), |p| p.to_string_lossy().into_owned());
-        let fields = [
-            env("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
-            env("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"),
-            env("AWS_EC2_METADATA_V1_DISABLED"),
-            prof("ec2_metadata_service_endpoint"),
-            prof("ec2_metadata_service_endpoint_mode"),
-            prof("ec2_metadata_v1_disabled"),
-            first_line("/proc/sys/kernel/random/boot_id"),
-            netns,
-            first_line("/proc/sys/kernel/hostname"),
-        ];
-        let mut hash = Sha256::new();
-        for f in &fields {
-            hash.update(format!("{}:", f.len()));
-            hash.update(f);
-        }
-        super::identity::hex(&hash.finalize())
-    }
-
     /// The owner of an instance role's tokens from the memo, when a usable resolution is
-    /// remembered for this place.
-    pub(super) fn instance_owner(&self) -> Option<Owner> {
+    /// remembered for `place` (see [`super::identity::Identity::Instance`]).
+    pub(super) fn instance_owner(&self, place: &str) -> Option<Owner> {
         let memo = self.cache.as_ref()?.memo_load();
-        let place = self.imds_place();
-        let (_, r) = memo.iter().find(|(p, _)| *p == place)?;
+        let (_, r) = memo.iter().find(|(p, _)| p == place)?;
         usable(r, GoTime::now()).then(|| Owner::Akid(r.akid.clone()))
     }
 
-    /// Remembers the instance credentials `session` resolved (temporary ones only: an expiry
-    /// and a session token); a failure is logged and the call goes on.
-    pub(super) fn remember_instance(&self, session: &Session) {
+    /// Remembers the instance credentials `session` resolved at `place` (temporary ones only:
+    /// an expiry and a session token); a failure is logged and the call goes on.
+    pub(super) fn remember_instance(&self, place: &str, session: &Session) {
         let (Some(cache), Some(expires)) = (&self.cache, session.expiry()) else {
             return;
         };
@@ -95,7 +56,7 @@ impl Helper {
         if !usable(&resolution, now) {
             return;
         }
-        if let Err(e) = cache.memo_store(&self.imds_place(), resolution, &|r| usable(r, now)) {
+        if let Err(e) = cache.memo_store(place, resolution, &|r| usable(r, now)) {
             crate::log::debug(
                 "Could not remember the instance credentials' key id",
                 &[("error", &e.to_string())],

@@ -170,7 +170,7 @@ impl Helper {
         }
         match self.identity() {
             Identity::StaticKey { akid } => Some(Owner::Akid(akid.clone())),
-            Identity::Instance => self.instance_owner(),
+            Identity::Instance { place } => self.instance_owner(place),
             id => id.key_part().map(Owner::Identity),
         }
     }
@@ -260,8 +260,8 @@ impl Helper {
                 return None;
             }
         };
-        if *self.identity() == Identity::Instance {
-            self.remember_instance(&session);
+        if let Identity::Instance { place } = self.identity() {
+            self.remember_instance(place, &session);
         }
         let slot = self
             .cache

@@ -6,7 +6,9 @@
 //! every request.
 
 use crate::common;
-use crate::identity_cache::{assert_got, cache_keys, env_for, get, helper_log};
+use crate::identity_cache::{
+    assert_got, cache_keys, env_for, get, helper_log, sts_calls, ROLE_ARN,
+};
 
 use common::{EcrServer, Env};
 use docker_credential_ecr_login::cache::Keys;
@@ -160,4 +162,34 @@ fn a_corrupt_or_unwritable_memo_costs_only_requests() {
     server.reset();
     assert_got(&get(&env), &env);
     assert!(imds_requests(&server) >= 3, "the symlinked memo was used");
+}
+
+/// A role assumed with the instance's credentials (`credential_source = Ec2InstanceMetadata`)
+/// is named by the role and the instance's place: its second `get` asks neither instance
+/// metadata nor STS nor ECR.
+#[test]
+fn a_role_from_instance_metadata_is_cached_without_any_request() {
+    let server = require_server!();
+    let env = imds_env(&server).with("AWS_PROFILE", "cross");
+    env.write_config(&format!(
+        "[profile cross]\nrole_arn = {ROLE_ARN}\ncredential_source = Ec2InstanceMetadata\n"
+    ));
+    assert_got(&get(&env), &env);
+    let sts = sts_calls(&server);
+    assert_eq!(sts.len(), 1, "{sts:?}");
+    assert_eq!(
+        (sts[0]["action"].as_str(), sts[0]["akid"].as_str()),
+        (Some("AssumeRole"), Some("AKIDIMDS"))
+    );
+    assert!(imds_requests(&server) >= 3);
+    assert_eq!(server.calls(), (1, 0));
+    let keys = cache_keys(&env);
+    assert!(keys.len() == 1 && keys[0].contains("-id1."), "{keys:?}");
+    server.reset();
+    for _ in 0..3 {
+        assert_got(&get(&env), &env);
+    }
+    assert_eq!(imds_requests(&server), 0, "{}", server.other_requests());
+    assert!(sts_calls(&server).is_empty());
+    assert_eq!(server.calls(), (0, 0));
 }
