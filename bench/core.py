@@ -45,6 +45,7 @@ class Bench:
         self.go_runs: dict[str, int] = {}  # what -> Go runs timed by hyperfine
         self.cpu: dict[str, dict[str, list[float]]] = {}  # key -> who -> [CPU seconds, runs]
         self.warm_dirs: dict[str, str] = {}  # who -> its own primed cache directory
+        self.extra_cpu_rows: list[tuple[str, str]] = []  # (cpu key, label) added by scenarios
 
     # --- lifecycle ------------------------------------------------------------------------------
 

@@ -117,6 +117,7 @@ def cpu_table(b: Bench) -> list[str]:
     for key, label, _ in b.ca.settings():
         cpu_rows.append((f"empty/{key}", f"`get`, empty cache, {label}"))
     cpu_rows.append(("version", "`version`"))
+    cpu_rows += b.extra_cpu_rows
     out = [
         "",
         "CPU time per process (user + sys of the helper and the exec wrapper, hyperfine's means over "

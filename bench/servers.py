@@ -45,10 +45,15 @@ def find_python() -> str:
     return py
 
 
+# The other AWS hosts the credential sources reach through the proxy (STS, the SSO portal).
+OTHER_HOSTS = ["sts.amazonaws.com", f"sts.{REGION}.amazonaws.com", f"portal.sso.{REGION}.amazonaws.com"]
+
+
 def make_test_ca(ca_dir: str) -> None:
-    """A throw-away CA and a server certificate for API_HOST (tests/support/gen-test-ca.sh)."""
+    """A throw-away CA and a server certificate for API_HOST and OTHER_HOSTS
+    (tests/support/gen-test-ca.sh)."""
     subprocess.run(
-        [os.path.join(ROOT, "tests", "support", "gen-test-ca.sh"), ca_dir, API_HOST],
+        [os.path.join(ROOT, "tests", "support", "gen-test-ca.sh"), ca_dir, API_HOST, *OTHER_HOSTS],
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -120,6 +125,16 @@ class Server:
     def api_calls(self) -> int:
         """GetAuthorizationToken calls the server answered since the last reset."""
         return int(self.control_call("/_test/calls")["ecr"])
+
+    def calls_by_service(self) -> dict[str, int]:
+        """Calls since the last reset by service: ecr, and the credential sources' (sts, sso,
+        imds, container), each request counted."""
+        snap = self.control_call("/_test/calls")
+        out = {"ecr": int(snap["ecr"])}
+        for rec in snap.get("other", []):
+            svc = str(rec.get("service"))
+            out[svc] = out.get(svc, 0) + 1
+        return out
 
     def reset_calls(self) -> None:
         self.control_call("/_test/reset", "POST")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, List
 
-from . import cold, concurrency, footprint, unreachable, warm
+from . import cold, concurrency, footprint, identities, unreachable, warm
 
 if TYPE_CHECKING:
     from ..core import Bench
 
 ALL: List[Callable[[Bench], None]] = [
     warm.measure_warm,  # primes each binary's own warm cache, used by footprint too
+    identities.measure_identities,
     cold.measure_cold,
     footprint.measure_version,
     footprint.measure_rss,

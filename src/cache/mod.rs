@@ -7,7 +7,8 @@
 //! - `read`: the bounded, stamped read of `cache.json`;
 //! - `lock`: the `flock` fetch locks and the write lock;
 //! - `store`: the atomic, merging write;
-//! - `prune`: expired and surplus entries dropped on each write (D17).
+//! - `prune`: expired and surplus entries dropped on each write (D17);
+//! - `memo`: the instance-metadata memo beside the cache (D17).
 //!
 //! This module holds the [`Cache`] handle with its load/store API, and the errors.
 
@@ -15,6 +16,7 @@ mod entry;
 mod format;
 mod keys;
 mod lock;
+mod memo;
 mod prune;
 mod read;
 mod store;
@@ -25,6 +27,7 @@ pub use entry::Entry;
 pub use format::{parse, serialize, CorruptCache, CACHE_VERSION};
 pub use keys::{hash_akid, legacy_akid, Keys};
 pub use lock::{LockGuard, TryLock};
+pub use memo::{Memo, Resolution, MAX_MEMO_PLACES, MEMO_FILE};
 pub use prune::MAX_ENTRIES;
 
 use crate::go::time::GoTime;

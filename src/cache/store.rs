@@ -94,7 +94,8 @@ impl Cache {
         }
     }
 
-    fn create_temp(&self) -> io::Result<(PathBuf, File)> {
+    /// A new private temp file in the directory (0600, exclusive, no symlink follow).
+    pub(super) fn create_temp(&self) -> io::Result<(PathBuf, File)> {
         let mut last_err = io::Error::other("no temp name tried");
         for attempt in 0..16u32 {
             let path = self
@@ -117,7 +118,7 @@ impl Cache {
 }
 
 /// Replaces the contents of `file` with `bytes` and syncs them to disk.
-fn rewrite(file: &mut File, bytes: &[u8]) -> io::Result<()> {
+pub(super) fn rewrite(file: &mut File, bytes: &[u8]) -> io::Result<()> {
     file.set_len(0)?;
     file.rewind()?;
     file.write_all(bytes)?;

@@ -30,8 +30,10 @@
 //! [`Identity::valid_until`] bounds how long a cached answer may be given: a web identity
 //! token's `exp` (read unverified from the JWT payload), the SSO token cache's `expiresAt`.
 //!
-//! Instance metadata credentials are [`Identity::Instance`]: they cannot be named locally, and
-//! the caller keys them by the access key id remembered from the last resolution.
+//! Instance metadata credentials are [`Identity::Instance`], named by their place (the IMDS
+//! settings and where the process runs): as a role's source that is enough, since the role is
+//! the principal; alone, the caller keys them by the access key id remembered from the last
+//! resolution at that place, so that a replaced instance profile is seen.
 
 mod chain;
 mod sources;
@@ -89,8 +91,10 @@ pub enum Identity {
         profile: String,
         command_sha256: String,
     },
-    /// The instance metadata service: keyed elsewhere by the last resolved access key id.
-    Instance,
+    /// The instance metadata service at a place ([`sources::imds_place`]: the IMDS settings
+    /// and where the process runs). Alone it has no key part: the helper keys it by the access
+    /// key id its memo remembers; as a role's source, the place names it.
+    Instance { place: String },
     /// Not known locally; the SDK decides.
     Unknown(Undetermined),
 }
@@ -121,7 +125,7 @@ impl Identity {
     pub fn key_part(&self) -> Option<String> {
         match self {
             Identity::StaticKey { akid } => Some(crate::cache::hash_akid(akid)),
-            Identity::Instance | Identity::Unknown(_) => None,
+            Identity::Instance { .. } | Identity::Unknown(_) => None,
             _ => {
                 let mut canon = Vec::new();
                 self.describe(&mut canon)?;
@@ -155,7 +159,7 @@ impl Identity {
             Identity::Sso { .. } => "SSO",
             Identity::Container { .. } => "container credentials",
             Identity::Process { .. } => "credential_process",
-            Identity::Instance => "instance metadata",
+            Identity::Instance { .. } => "instance metadata",
             Identity::Unknown(_) => "unknown",
         }
     }
@@ -195,7 +199,8 @@ impl Identity {
                 profile,
                 command_sha256,
             } => (vec![s("process"), s(profile), s(command_sha256)], None),
-            Identity::Instance | Identity::Unknown(_) => return None,
+            Identity::Instance { place } => (vec![s("imds"), s(place)], None),
+            Identity::Unknown(_) => return None,
         })
     }
 
@@ -270,6 +275,8 @@ pub struct EnvSources {
     pub container_token_file: Option<PathBuf>,
     /// `AWS_EC2_METADATA_DISABLED` is `true` (any case).
     pub imds_disabled: bool,
+    /// `AWS_EC2_METADATA_SERVICE_ENDPOINT`, `…_ENDPOINT_MODE`, `AWS_EC2_METADATA_V1_DISABLED`.
+    pub imds_settings: [Option<String>; 3],
 }
 
 impl EnvSources {
@@ -295,6 +302,11 @@ impl EnvSources {
             container_token_file: var("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE").map(PathBuf::from),
             imds_disabled: var("AWS_EC2_METADATA_DISABLED")
                 .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            imds_settings: [
+                var("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
+                var("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"),
+                var("AWS_EC2_METADATA_V1_DISABLED"),
+            ],
         }
     }
 
@@ -375,6 +387,7 @@ pub fn resolve(inputs: &Inputs, files: &SharedFiles) -> Identity {
     if inputs.env.imds_disabled {
         Identity::Unknown(Undetermined::ImdsDisabled)
     } else {
-        Identity::Instance
+        let place = sources::imds_place(&inputs.env, &files.properties(&inputs.profile));
+        Identity::Instance { place }
     }
 }

@@ -3,8 +3,10 @@
 //! The way of one `get`:
 //! 1. parse the host ([`registry::parse`]; not ECR: not-found, no I/O);
 //! 2. compute the identity locally ([`identity`]); when it has a key (static keys: Go's key;
-//!    roles, web identity, SSO, container, `credential_process`: an `id1.` key, D17) and its
-//!    local session has not ended, answer a fresh cache entry: no runtime, SDK or TLS;
+//!    roles, web identity, SSO, container, `credential_process`: an `id1.` key, D17; an
+//!    instance role: Go's key of the access key id its memo remembers, [`instance`]) and its
+//!    local session has not ended, answer a fresh cache entry: no runtime, SDK, TLS or
+//!    instance metadata;
 //! 3. otherwise, on a worker thread under the deadline ([`runtime`]), resolve the SDK
 //!    configuration and credentials in one step ([`session`]); the cache keys are the
 //!    identity's, or Go's from the resolved access key id when the identity is not known
@@ -19,6 +21,7 @@
 
 mod cached;
 pub mod identity;
+mod instance;
 mod pod;
 mod prime;
 mod runtime;
@@ -178,6 +181,7 @@ impl Helper {
         }
         match self.identity() {
             Identity::StaticKey { akid } => Some(Owner::Akid(akid.clone())),
+            Identity::Instance { place } => self.instance_owner(place),
             id => id.key_part().map(Owner::Identity),
         }
     }
@@ -264,6 +268,9 @@ impl Helper {
                 return None;
             }
         };
+        if let Identity::Instance { place } = self.identity() {
+            self.remember_instance(place, &session);
+        }
         let slot = self
             .cache
             .as_ref()

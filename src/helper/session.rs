@@ -51,6 +51,20 @@ impl Helper {
 }
 
 impl Session {
+    /// When temporary credentials expire; `None` for credentials without an expiry or a
+    /// session token.
+    pub(super) fn expiry(&self) -> Option<crate::go::time::GoTime> {
+        self.creds.session_token()?;
+        let since = self
+            .creds
+            .expiry()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        Some(crate::go::time::GoTime::from_unix_nanos(
+            since.as_nanos() as i128
+        ))
+    }
+
     /// `GetAuthorizationToken` for the registry asked for.
     pub(super) async fn fetch(&self, registry: &Registry) -> Result<Fetched, EcrError> {
         match registry {

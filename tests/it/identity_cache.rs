@@ -16,13 +16,13 @@ use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::time::Duration;
 
-const HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
-const SECRET: &str = "123456789012-auth-token";
-const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/ecr-pull";
-const OTHER_ROLE_ARN: &str = "arn:aws:iam::123456789012:role/ecr-other";
+pub(crate) const HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+pub(crate) const SECRET: &str = "123456789012-auth-token";
+pub(crate) const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/ecr-pull";
+pub(crate) const OTHER_ROLE_ARN: &str = "arn:aws:iam::123456789012:role/ecr-other";
 
 /// A hermetic environment without credentials, the cache on, STS and ECR at `server`.
-fn env_for(server: &EcrServer) -> Env {
+pub(crate) fn env_for(server: &EcrServer) -> Env {
     Env::new()
         .no_credentials()
         .with("AWS_ENDPOINT_URL_ECR", server.endpoint())
@@ -33,7 +33,7 @@ fn env_for(server: &EcrServer) -> Env {
 }
 
 /// A JWT (unsigned) whose `exp` is `exp_offset` seconds from now; `sub` tells tokens apart.
-fn jwt(sub: &str, exp_offset: i64) -> String {
+pub(crate) fn jwt(sub: &str, exp_offset: i64) -> String {
     let b64 = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
     let claims = serde_json::json!({ "sub": sub, "exp": common::now_secs() + exp_offset });
     format!(
@@ -43,13 +43,13 @@ fn jwt(sub: &str, exp_offset: i64) -> String {
     )
 }
 
-fn write_token(env: &Env, name: &str, token: &str) -> PathBuf {
+pub(crate) fn write_token(env: &Env, name: &str, token: &str) -> PathBuf {
     let path = env.dir().join(name);
     std::fs::write(&path, token).unwrap();
     path
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
+pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -57,7 +57,7 @@ fn hex_sha256(bytes: &[u8]) -> String {
 }
 
 /// The D17 key of a web identity (without a session name) for `HOST`, as the helper makes it.
-fn web_identity_key(role_arn: &str, token: &str) -> String {
+pub(crate) fn web_identity_key(role_arn: &str, token: &str) -> String {
     let fields = ["web", role_arn, "-", &hex_sha256(token.trim().as_bytes())];
     let canon: String = fields.iter().map(|f| format!("{}:{f}", f.len())).collect();
     format!(
@@ -66,15 +66,15 @@ fn web_identity_key(role_arn: &str, token: &str) -> String {
     )
 }
 
-fn get(env: &Env) -> Output {
+pub(crate) fn get(env: &Env) -> Output {
     env.run(&["get"], HOST.as_bytes())
 }
 
-fn helper_log(env: &Env) -> String {
+pub(crate) fn helper_log(env: &Env) -> String {
     std::fs::read_to_string(env.cache_dir().join("log/ecr-login.log")).unwrap_or_default()
 }
 
-fn assert_got(out: &Output, env: &Env) {
+pub(crate) fn assert_got(out: &Output, env: &Env) {
     let want =
         format!("{{\"ServerURL\":\"{HOST}\",\"Username\":\"AWS\",\"Secret\":\"{SECRET}\"}}\n");
     assert!(
@@ -85,7 +85,7 @@ fn assert_got(out: &Output, env: &Env) {
 }
 
 /// The STS calls recorded since the last reset.
-fn sts_calls(server: &EcrServer) -> Vec<Value> {
+pub(crate) fn sts_calls(server: &EcrServer) -> Vec<Value> {
     let other = server.other_requests();
     other
         .as_array()
@@ -97,7 +97,7 @@ fn sts_calls(server: &EcrServer) -> Vec<Value> {
 }
 
 /// The cache's keys.
-fn cache_keys(env: &Env) -> Vec<String> {
+pub(crate) fn cache_keys(env: &Env) -> Vec<String> {
     let text = std::fs::read_to_string(env.cache_file()).unwrap_or_else(|_| "{}".into());
     let v: Value = serde_json::from_str(&text).unwrap();
     v["Registries"]
@@ -106,7 +106,7 @@ fn cache_keys(env: &Env) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn identity_keys(env: &Env) -> Vec<String> {
+pub(crate) fn identity_keys(env: &Env) -> Vec<String> {
     cache_keys(env)
         .into_iter()
         .filter(|k| k.contains("-id1."))
@@ -115,7 +115,7 @@ fn identity_keys(env: &Env) -> Vec<String> {
 
 /// A first `get` fetches (one STS call, one ECR call); a second one is answered from the cache
 /// with no call at all.
-fn assert_second_get_cached(env: &Env, server: &EcrServer) {
+pub(crate) fn assert_second_get_cached(env: &Env, server: &EcrServer) {
     assert_got(&get(env), env);
     assert_eq!(sts_calls(server).len(), 1, "{:?}", sts_calls(server));
     assert_eq!(server.calls(), (1, 0));
@@ -183,7 +183,7 @@ fn gitlab_oidc_token_from_the_named_variable() {
 }
 
 /// Copies the cache's only entry to `key`, so that a fresh token is cached there.
-fn seed_entry_as(env: &Env, key: &str) {
+pub(crate) fn seed_entry_as(env: &Env, key: &str) {
     let path = env.cache_file();
     let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let regs = v["Registries"].as_object_mut().unwrap();

@@ -18,7 +18,7 @@ Command line
   ``--tls-cert``/``--tls-key``, else plain HTTP). ``control_port`` serves the
   ``/_test/*`` control endpoints over plain HTTP; without TLS it equals ``port``
   (the API port answers the control endpoints too); with TLS it is a second
-  plain-HTTP listener on the same host that answers only ``/_test/*``.
+  plain-HTTP listener on the same host that answers only ``/_test/*`` and IMDS.
 * ``--ttl`` (default 43200): private ECR ``expiresAt`` values are rewritten to
   ``now + ttl`` (float epoch seconds); ECR Public stub tokens expire at
   ``now + ttl``. It may be negative (born expired).
@@ -141,7 +141,7 @@ Each call below is recorded in ``other`` of ``GET /_test/calls`` (a list of
   ``{"AccessKeyId": "AKIDECS", "SecretAccessKey": "x", "Token": "t",
   "Expiration": <RFC 3339, now+1h>}``. Record: ``service: "container"``,
   ``authorization``.
-* IMDS stub (API port): ``PUT /latest/api/token`` answers a token (HTTP
+* IMDS stub (API port, and the plain-HTTP control port of a TLS server): ``PUT /latest/api/token`` answers a token (HTTP
   ``token_status``); ``GET /latest/meta-data/iam/security-credentials/``
   answers ``test-role``; ``GET .../security-credentials/test-role`` answers
   ``{"Code": "Success", "AccessKeyId": "AKIDIMDS", ..., "Token": "t",
@@ -149,7 +149,8 @@ Each call below is recorded in ``other`` of ``GET /_test/calls`` (a list of
   (HTTP 401 without) when ``require_token``. ``POST /_test/imds`` with
   ``{"token_status": 200, "require_token": true}`` (the defaults) changes that:
   e.g. ``{"token_status": 403, "require_token": false}`` is an IMDSv1-only
-  instance. Record: ``service: "imds"``, ``method``, ``path``, ``imdsToken``.
+  instance; ``{"akid": "AKIDIMDS2"}`` rotates the access key id (settings left
+  out are kept). Record: ``service: "imds"``, ``method``, ``path``, ``imdsToken``.
 """
 
 from __future__ import annotations
@@ -211,6 +212,7 @@ class State:
         self.connects: list[dict[str, Any]] = []
         self.imds_token_status = 200
         self.imds_require_token = True
+        self.imds_akid = "AKIDIMDS"
         # Set when the server stops: wakes "hang" and "delay" sleepers.
         self.stopping = threading.Event()
 
@@ -248,10 +250,10 @@ class State:
             self.connects = []
 
     def set_imds(self, body: dict[str, Any]) -> None:
-        status = int(body.get("token_status", 200))
-        require = bool(body.get("require_token", True))
         with self.lock:
-            self.imds_token_status, self.imds_require_token = status, require
+            self.imds_token_status = int(body.get("token_status", self.imds_token_status))
+            self.imds_require_token = bool(body.get("require_token", self.imds_require_token))
+            self.imds_akid = str(body.get("akid", self.imds_akid))
 
     def set_mode(self, body: dict[str, Any]) -> None:
         mode = body.get("mode", "ok")
@@ -472,6 +474,7 @@ class Middleware:
         )
         with self.state.lock:
             token_status, require_token = self.state.imds_token_status, self.state.imds_require_token
+            imds_akid = self.state.imds_akid
 
         def text(status: int, body: str) -> Iterable[bytes]:
             return self.respond(start_response, status, body.encode(), "text/plain")
@@ -502,7 +505,7 @@ class Middleware:
                 "Code": "Success",
                 "LastUpdated": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "Type": "AWS-HMAC",
-                "AccessKeyId": "AKIDIMDS",
+                "AccessKeyId": imds_akid,
                 "SecretAccessKey": "x",
                 "Token": "t",
                 "Expiration": self.in_one_hour().strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -552,10 +555,10 @@ class Middleware:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if path.startswith("/_test/") and not target:
             return self.control(environ, start_response)
-        if self.control_only:
-            return self.respond_json(start_response, 404, {"error": "control port: only /_test/*"})
         if path.startswith("/latest/") and not target:
             return self.imds(environ, start_response)
+        if self.control_only:
+            return self.respond_json(start_response, 404, {"error": "control port: only /_test/* and IMDS"})
         if path == "/federation/credentials" and not target:
             return self.sso_portal(environ, start_response)
 

@@ -14,7 +14,7 @@
 //! A selected profile without credentials (or none at all) lets the chain go on, as in the SDK;
 //! anything the SDK would reject, and anything unusual it might accept, is undetermined.
 
-use super::sources::{container, sso_expiry, sso_session_section, web_identity_file};
+use super::sources::{container, imds_place, sso_expiry, sso_session_section, web_identity_file};
 use super::{hex_sha256, Identity, Inputs, Undetermined};
 use crate::aws::profile::{self, Properties, SharedFiles};
 use std::path::Path;
@@ -180,7 +180,12 @@ impl<'a> Walk<'a> {
             "Ec2InstanceMetadata" if self.inputs.env.imds_disabled => {
                 Step::Invalid(Undetermined::ImdsDisabled)
             }
-            "Ec2InstanceMetadata" => Step::Found(Identity::Instance),
+            "Ec2InstanceMetadata" => Step::Found(Identity::Instance {
+                place: imds_place(
+                    &self.inputs.env,
+                    &self.files.properties(&self.inputs.profile),
+                ),
+            }),
             // `Environment`: there are no environment keys here (they come first).
             _ => invalid(name, "an unusable credential_source"),
         }

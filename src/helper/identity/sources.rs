@@ -114,6 +114,43 @@ pub(super) fn container(env: &EnvSources) -> Option<Identity> {
     })
 }
 
+/// A small file's first line, or `-`.
+fn first_line(path: &str) -> String {
+    crate::fsutil::read_regular(Path::new(path), 256)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.lines().next().map(str::to_owned))
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+/// Where instance metadata is asked, as a digest (lower-case hex SHA-256 of length-prefixed
+/// fields): the IMDS settings of the environment and of the selected `profile` (endpoint,
+/// endpoint mode, v1 switch), and where the process runs: the kernel's boot id, the network
+/// namespace and the host name, since instance metadata answers per host and an interceptor
+/// such as kube2iam per pod. Holds no secret.
+pub(super) fn imds_place(env: &EnvSources, profile: &Properties) -> String {
+    let setting = |v: Option<&String>| v.map_or_else(|| "-".to_owned(), |v| format!("+{v}"));
+    let netns = std::fs::read_link("/proc/self/ns/net")
+        .map_or_else(|_| "-".to_owned(), |p| p.to_string_lossy().into_owned());
+    let mut canon = String::new();
+    let fields = env.imds_settings.iter().map(|v| setting(v.as_ref())).chain(
+        [
+            "ec2_metadata_service_endpoint",
+            "ec2_metadata_service_endpoint_mode",
+            "ec2_metadata_v1_disabled",
+        ]
+        .map(|k| setting(profile.get(k))),
+    );
+    for field in fields.chain([
+        first_line("/proc/sys/kernel/random/boot_id"),
+        netns,
+        first_line("/proc/sys/kernel/hostname"),
+    ]) {
+        canon.push_str(&format!("{}:{field}", field.len()));
+    }
+    hex_sha256(canon.as_bytes())
+}
+
 /// Where aws-config caches the SSO token: `~/.aws/sso/cache/<sha1 hex of id>.json`, `id` being
 /// the `sso_session` name, or the start URL for a legacy profile.
 pub(super) fn sso_cache_path(home: &Path, id: &str) -> PathBuf {

@@ -81,10 +81,25 @@ fn env_keys_keep_gos_key() {
 #[test]
 fn no_profile_falls_through_to_instance_metadata() {
     let home = Home::new("[profile other]\nregion=eu-west-1\n", "");
-    assert_eq!(home.resolve("default"), Identity::Instance);
-    assert_eq!(home.resolve("missing"), Identity::Instance);
-    assert_eq!(home.resolve("other"), Identity::Instance);
-    assert_eq!(Identity::Instance.key_part(), None);
+    let place = |id: Identity| match id {
+        Identity::Instance { place } => place,
+        other => panic!("{other:?}"),
+    };
+    let here = place(home.resolve("default"));
+    assert_eq!(here.len(), 64);
+    assert_eq!(place(home.resolve("missing")), here);
+    assert_eq!(place(home.resolve("other")), here);
+    assert_eq!(
+        home.resolve("default").key_part(),
+        None,
+        "keyed by the memo"
+    );
+    // Other IMDS settings are another place.
+    let mut inputs = home.inputs("default");
+    inputs.env.imds_settings[0] = Some("http://127.0.0.9/".into());
+    assert_ne!(place(home.resolve_with(&inputs)), here);
+    let home = Home::new("[default]\nec2_metadata_service_endpoint_mode = IPv6\n", "");
+    assert_ne!(place(home.resolve("default")), here);
     let mut inputs = home.inputs("default");
     inputs.env.imds_disabled = true;
     assert!(matches!(home.resolve_with(&inputs), Identity::Unknown(_)));

@@ -457,6 +457,12 @@ impl EcrServer {
         self.control("POST", "/_test/imds", Some(body.to_string()));
     }
 
+    /// Make the IMDS stub's credentials carry `akid` from now on (a rotation).
+    pub fn set_imds_akid(&self, akid: &str) {
+        let body = serde_json::json!({ "akid": akid });
+        self.control("POST", "/_test/imds", Some(body.to_string()));
+    }
+
     /// The server's stderr so far (tracebacks; every request with `verbose`).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()

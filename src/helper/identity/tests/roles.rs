@@ -100,10 +100,15 @@ fn credential_sources_and_processes() {
         matches!(home.resolve("ecs"), Identity::Unknown(_)),
         "no container configured"
     );
-    let Identity::AssumeRole { source, .. } = home.resolve("ec2") else {
+    let ec2 = home.resolve("ec2");
+    let Identity::AssumeRole { source, .. } = &ec2 else {
         panic!("not a role");
     };
-    assert_eq!(*source, Identity::Instance);
+    assert!(matches!(**source, Identity::Instance { .. }));
+    assert!(
+        key(&ec2).starts_with("id1."),
+        "a role from instance metadata has a key"
+    );
     assert!(matches!(home.resolve("env"), Identity::Unknown(_)));
     let p = home.resolve("p");
     assert!(
