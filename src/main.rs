@@ -1,18 +1,28 @@
 //! `docker-credential-ecr-login`: a static, drop-in Rust replacement for Amazon's ECR credential
 //! helper. The composition root: argv picks a front end; what needs neither stdin nor
 //! configuration is answered at once; otherwise the configuration is read and the log started
-//! once, and the front end serves the ECR helper.
+//! once, and the front end serves the ECR helper. `doctor` and `configure` are commands of
+//! their own.
 
 use docker_credential_ecr_login::config::Config;
 use docker_credential_ecr_login::helper::EcrHelper;
 use docker_credential_ecr_login::log;
 use docker_credential_ecr_login::serve::Front;
+use docker_credential_ecr_login::{configure, doctor};
 
 fn main() {
     let mut argv = std::env::args_os();
     let argv0 = argv.next();
     let args: Vec<std::ffi::OsString> = argv.collect();
     let front = Front::from_argv(argv0.as_ref(), &args);
+    if front != Front::Kubelet {
+        // Our commands: first arguments that Go rejects as unknown actions (SPEC §1).
+        match args.first().and_then(|a| a.to_str()) {
+            Some(doctor::VERB) => std::process::exit(doctor::main(&args[1..])),
+            Some(configure::VERB) => std::process::exit(configure::main(&args[1..])),
+            _ => {}
+        }
+    }
     let outcome = front.static_answer().unwrap_or_else(|| {
         let cfg = Config::from_env();
         log::init(cfg.log_level, cfg.cache_dir.clone());

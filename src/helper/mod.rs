@@ -20,7 +20,7 @@
 mod cached;
 pub mod identity;
 mod prime;
-mod runtime;
+pub(crate) mod runtime;
 mod session;
 mod single_flight;
 

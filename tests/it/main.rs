@@ -8,7 +8,9 @@ mod common;
 
 mod api_cache;
 mod cli;
+mod configure;
 mod credentials;
+mod doctor;
 mod faults;
 mod go_interop;
 mod identity_cache;
