@@ -94,7 +94,7 @@ pub fn run(cfg: &Config, registries: &[String]) -> Report {
     checks.push(local::check_log(cfg));
     let roots = crate::aws::tls::load(&crate::aws::factory::roots_config(cfg, &profile));
     let roots = verdict::RootsSummary {
-        source: crate::aws::tls::describe(&roots.source),
+        source: roots_source(cfg, &roots.source),
         count: roots.certs.len(),
     };
     let who = format!("{} (profile {})", local::describe(&id), cfg.profile);
@@ -106,6 +106,21 @@ pub fn run(cfg: &Config, registries: &[String]) -> Report {
         checks.extend(list.into_iter().map(|c| c.about(&target.key)));
     }
     Report::new(checks)
+}
+
+/// Where the roots came from, naming the variables' values.
+fn roots_source(cfg: &Config, source: &Option<crate::aws::tls::Source>) -> String {
+    if *source != Some(crate::aws::tls::Source::SslCertEnv) {
+        return crate::aws::tls::describe(source);
+    }
+    let file = cfg.ssl_cert_file.as_ref().map(|f| f.display().to_string());
+    let dir = cfg
+        .ssl_cert_dir
+        .as_ref()
+        .map(|d| d.to_string_lossy().into_owned());
+    let file = file.map(|f| format!("SSL_CERT_FILE={f}"));
+    let dir = dir.map(|d| format!("SSL_CERT_DIR={d}"));
+    file.into_iter().chain(dir).collect::<Vec<_>>().join(", ")
 }
 
 type ImdsFinding = (Option<String>, imds::Imds);

@@ -9,6 +9,7 @@ use super::watch::{Seen, Watch};
 use crate::aws::client::{self, Fetched, PUBLIC_REGION};
 use crate::aws::factory;
 use crate::aws::profile::SharedFiles;
+use crate::aws::proxy::Route;
 use crate::config::Config;
 use crate::registry::Registry;
 use aws_credential_types::Credentials;
@@ -24,8 +25,10 @@ pub struct Remote {
     pub seen: Seen,
     /// The call's result; `Ok` holds no token, only where it is for and until when.
     pub api: Option<Result<String, String>>,
-    /// A direct TCP connect to the endpoint, tried when no HTTP answer came.
+    /// A TCP connect to the endpoint (or its proxy), tried when no HTTP answer came.
     pub tcp: Option<Result<(), String>>,
+    /// The proxy the requests go through (redacted), as `get` routes them.
+    pub proxy: Option<String>,
 }
 
 fn timed_out() -> String {
@@ -101,10 +104,22 @@ pub async fn probe(cfg: &Config, registry: &Registry, deadline: Instant) -> Remo
     out.seen = watch.seen();
     let timeout =
         matches!(&out.api, Some(Err(e)) if e.contains("timed out") || e.contains("timeout"));
-    if out.seen.status.is_none() && !timeout {
-        if let Some(authority) = out.seen.uri.as_deref().and_then(authority) {
-            out.tcp = Some(connect(&authority, until).await);
+    let Some(uri) = out.seen.uri.clone() else {
+        return out;
+    };
+    let target = match crate::aws::proxy::ProxyEnv::from_env().route(&uri) {
+        Route::Direct => authority(&uri),
+        Route::Proxy(p) => {
+            out.proxy = Some(crate::log::redact_url(&p));
+            authority(&p)
         }
+        Route::Refuse(why) => {
+            out.tcp = Some(Err(why));
+            None
+        }
+    };
+    if let (None, false, Some(target)) = (out.seen.status, timeout, target) {
+        out.tcp = Some(connect(&target, until).await);
     }
     out
 }

@@ -55,7 +55,10 @@ pub fn checks(r: &Remote, identity: &str, roots: &RootsSummary) -> Vec<Check> {
 }
 
 fn tcp(r: &Remote, uri: &str) -> Check {
-    let at = authority(uri).unwrap_or_default();
+    let mut at = authority(uri).unwrap_or_default();
+    if let Some(p) = &r.proxy {
+        at = format!("{at} through the proxy {p}");
+    }
     match (&r.seen.status, &r.tcp) {
         (Some(_), _) | (None, Some(Ok(()))) => Check::ok("TCP", format!("connected to {at}")),
         (None, Some(Err(e))) => Check::fail(
@@ -82,6 +85,9 @@ fn tls(r: &Remote, https: bool, roots: &RootsSummary) -> Check {
     }
     if r.seen.status.is_some() {
         return Check::ok("TLS", format!("verified with {}", roots.source));
+    }
+    if roots.count == 0 {
+        return Check::skip("TLS", "impossible without CA certificates".to_owned());
     }
     let err = r
         .api

@@ -368,37 +368,49 @@ fn tls_and_the_ca_bundle() {
     let env = routed(Env::with_server(&server)).with("SSL_CERT_FILE", &ca.ca_pem);
     let out = doctor(&env, &[HOST]);
     assert_eq!(out.code, 0, "{out}");
-    assert_line(
-        &out,
-        "CA bundle",
-        "✔",
-        "SSL_CERT_FILE/SSL_CERT_DIR (1 certificates)",
-    );
-    assert_line(&out, "TLS", "✔", "verified with SSL_CERT_FILE/SSL_CERT_DIR");
+    let source = format!("SSL_CERT_FILE={}", ca.ca_pem.display());
+    assert_line(&out, "CA bundle", "✔", &format!("{source} (1 certificates)"));
+    assert_line(&out, "TLS", "✔", &format!("verified with {source}"));
     let missing = env.dir().join("rootfs/etc/ssl/certs/ca-certificates.crt");
-    let out = doctor(
-        &routed(Env::with_server(&server)).with("SSL_CERT_FILE", &missing),
-        &[HOST],
-    );
+    let env = routed(Env::with_server(&server)).with("SSL_CERT_FILE", &missing);
+    let out = doctor(&env, &[HOST]);
     assert_eq!(out.code, 1, "{out}");
-    assert_line(
-        &out,
-        "CA bundle",
-        "✘",
-        "(0 certificates)\n    fix: install a CA bundle",
-    );
+    assert_line(&out, "CA bundle", "✘", "(0 certificates)\n    fix: install a CA bundle");
+    assert_line(&out, "TLS", "-", "impossible without CA certificates");
     let other = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/test-ca.pem");
-    let out = doctor(
-        &routed(Env::with_server(&server)).with("SSL_CERT_FILE", other),
-        &[HOST],
-    );
+    let env = routed(Env::with_server(&server)).with("SSL_CERT_FILE", other);
+    let out = doctor(&env, &[HOST]);
     assert_eq!(out.code, 1, "{out}");
-    assert_line(
-        &out,
-        "TLS",
-        "✘",
-        "fix: the CA bundle must hold the endpoint's issuer",
-    );
+    assert_line(&out, "TLS", "✘", "UnknownIssuer");
+    assert_line(&out, "TLS", "✘", "fix: the CA bundle must hold the endpoint's issuer");
+}
+
+/// The real endpoint name through an HTTPS proxy, as `get` goes; then a proxy that is down.
+#[test]
+fn through_a_proxy() {
+    let _ = require_python!();
+    let dir = tempfile::tempdir().unwrap();
+    let host = common::pick_loopback_host();
+    let api = "api.ecr.us-east-1.amazonaws.com";
+    let ca = TestCa::generate(dir.path(), &[host.as_str(), api]);
+    let server = require_server!(ServerOpts {
+        connect_proxy: true,
+        ..ServerOpts::tls(&host, &ca)
+    });
+    let env = routed(Env::new())
+        .with("SSL_CERT_FILE", &ca.ca_pem)
+        .with("HTTPS_PROXY", server.proxy_url());
+    let out = doctor(&env, &[HOST]);
+    assert_eq!(out.code, 0, "{out}");
+    assert_line(&out, "endpoint", "✔", &format!("https://{api}"));
+    let via = format!("connected to {api}:443 through the proxy {}", server.proxy_url());
+    assert_line(&out, "TCP", "✔", &via);
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let env = env.with("HTTPS_PROXY", format!("http://127.0.0.1:{port}"));
+    let out = doctor(&env, &[HOST]);
+    assert_eq!(out.code, 1, "{out}");
+    let down = format!("{api}:443 through the proxy http://127.0.0.1:{port}: Connection refused");
+    assert_line(&out, "TCP", "✘", &down);
 }
 
 /// Answers every HTTP request with `response`, on a thread of its own.
