@@ -102,10 +102,17 @@ pub async fn probe(cfg: &Config, registry: &Registry, deadline: Instant) -> Remo
         },
     );
     out.seen = watch.seen();
+    reach(&mut out, until).await;
+    out
+}
+
+/// When the call got no answer (and did not run out of time): a TCP connect to the endpoint,
+/// or to the proxy `get` would go through.
+async fn reach(out: &mut Remote, until: tokio::time::Instant) {
     let timeout =
         matches!(&out.api, Some(Err(e)) if e.contains("timed out") || e.contains("timeout"));
     let Some(uri) = out.seen.uri.clone() else {
-        return out;
+        return;
     };
     let target = match crate::aws::proxy::ProxyEnv::from_env().route(&uri) {
         Route::Direct => authority(&uri),
@@ -121,7 +128,6 @@ pub async fn probe(cfg: &Config, registry: &Registry, deadline: Instant) -> Remo
     if let (None, false, Some(target)) = (out.seen.status, timeout, target) {
         out.tcp = Some(connect(&target, until).await);
     }
-    out
 }
 
 /// The real `GetAuthorizationToken`, watched.

@@ -101,15 +101,17 @@ pub fn check_files(files: &[ClientFile]) -> Check {
     Check::ok("docker config", read.join(", "))
 }
 
-/// Whether some file routes `key` (a docker key) to this helper, and the keys that look like
-/// it but are never matched.
-pub fn check_route(files: &[ClientFile], key: &str) -> Vec<Check> {
+/// `credHelpers` keys that name `key`'s host in another form, which clients never look up for
+/// `key`: a URL form (`https://host`, `host/path`) always, another port (`host:443`) when
+/// `key` itself is not routed here (then it is a registry of its own that images may name).
+fn misfiled(files: &[ClientFile], key: &str, routed: bool) -> Vec<Check> {
     let host = crate::registry::extract_host(key).unwrap_or(key);
     let mut out = Vec::new();
     for f in files {
         for (k, h) in f.helpers() {
             let same_host = crate::registry::extract_host(paths::docker_key(k)) == Some(host);
-            if k != key && h == HELPER && same_host {
+            let plain = paths::docker_key(k) == k;
+            if k != key && h == HELPER && same_host && !(plain && routed) {
                 out.push(Check::fail(
                     "routing",
                     format!(
@@ -121,7 +123,14 @@ pub fn check_route(files: &[ClientFile], key: &str) -> Vec<Check> {
             }
         }
     }
+    out
+}
+
+/// Whether some file routes `key` (a docker key) to this helper, and the keys that look like
+/// it but are never matched.
+pub fn check_route(files: &[ClientFile], key: &str) -> Vec<Check> {
     let routed = files.iter().find_map(|f| Some((f, f.route(key)?)));
+    let mut out = misfiled(files, key, matches!(routed, Some((_, (HELPER, _)))));
     out.insert(
         0,
         match routed {

@@ -242,6 +242,24 @@ fn a_host_443_key_is_flagged() {
         "{out}"
     );
     assert!(text.contains(&format!("credHelpers key \"{HOST}:443\" is never looked up for {HOST}\n    fix: use the key \"{HOST}\"")), "{out}");
+    // Next to the plain key, `host:443` is a registry of its own (images may name it); a URL
+    // form never matches anything.
+    let config = format!(r#"{{"credHelpers":{{"{HOST}":"ecr-login","{HOST}:443":"ecr-login"}}}}"#);
+    std::fs::write(env.dir().join("docker/config.json"), config).unwrap();
+    assert_eq!(doctor(&env, &[HOST]).code, 0);
+    let config =
+        format!(r#"{{"credHelpers":{{"{HOST}":"ecr-login","https://{HOST}":"ecr-login"}}}}"#);
+    std::fs::write(env.dir().join("docker/config.json"), config).unwrap();
+    let out = doctor(&env, &[HOST]);
+    assert_eq!(out.code, 1, "{out}");
+    assert_line(&out, "routing", "✔", "(credHelpers)");
+    assert!(
+        out.stdout_str().contains(&format!(
+            "✘ routing: {}: credHelpers key \"https://{HOST}\" is never looked up",
+            env.dir().join("docker/config.json").display()
+        )),
+        "{out}"
+    );
 }
 
 #[test]
@@ -369,20 +387,35 @@ fn tls_and_the_ca_bundle() {
     let out = doctor(&env, &[HOST]);
     assert_eq!(out.code, 0, "{out}");
     let source = format!("SSL_CERT_FILE={}", ca.ca_pem.display());
-    assert_line(&out, "CA bundle", "✔", &format!("{source} (1 certificates)"));
+    assert_line(
+        &out,
+        "CA bundle",
+        "✔",
+        &format!("{source} (1 certificates)"),
+    );
     assert_line(&out, "TLS", "✔", &format!("verified with {source}"));
     let missing = env.dir().join("rootfs/etc/ssl/certs/ca-certificates.crt");
     let env = routed(Env::with_server(&server)).with("SSL_CERT_FILE", &missing);
     let out = doctor(&env, &[HOST]);
     assert_eq!(out.code, 1, "{out}");
-    assert_line(&out, "CA bundle", "✘", "(0 certificates)\n    fix: install a CA bundle");
+    assert_line(
+        &out,
+        "CA bundle",
+        "✘",
+        "(0 certificates)\n    fix: install a CA bundle",
+    );
     assert_line(&out, "TLS", "-", "impossible without CA certificates");
     let other = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/test-ca.pem");
     let env = routed(Env::with_server(&server)).with("SSL_CERT_FILE", other);
     let out = doctor(&env, &[HOST]);
     assert_eq!(out.code, 1, "{out}");
     assert_line(&out, "TLS", "✘", "UnknownIssuer");
-    assert_line(&out, "TLS", "✘", "fix: the CA bundle must hold the endpoint's issuer");
+    assert_line(
+        &out,
+        "TLS",
+        "✘",
+        "fix: the CA bundle must hold the endpoint's issuer",
+    );
 }
 
 /// The real endpoint name through an HTTPS proxy, as `get` goes; then a proxy that is down.
@@ -403,9 +436,16 @@ fn through_a_proxy() {
     let out = doctor(&env, &[HOST]);
     assert_eq!(out.code, 0, "{out}");
     assert_line(&out, "endpoint", "✔", &format!("https://{api}"));
-    let via = format!("connected to {api}:443 through the proxy {}", server.proxy_url());
+    let via = format!(
+        "connected to {api}:443 through the proxy {}",
+        server.proxy_url()
+    );
     assert_line(&out, "TCP", "✔", &via);
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let env = env.with("HTTPS_PROXY", format!("http://127.0.0.1:{port}"));
     let out = doctor(&env, &[HOST]);
     assert_eq!(out.code, 1, "{out}");
