@@ -197,3 +197,6 @@ pub fn check_log(cfg: &Config) -> Check {
         _ => Check::skip("log", "off".to_owned()),
     }
 }
+
+#[cfg(test)]
+mod tests;
