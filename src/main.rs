@@ -2,7 +2,7 @@
 //! helper. The composition root: argv picks a front end; what needs neither stdin nor
 //! configuration is answered at once; otherwise the configuration is read and the log started
 //! once, and the front end serves the ECR helper. `doctor` and `configure` are commands of
-//! their own.
+//! their own (first arguments Go rejects as unknown actions, SPEC §1).
 
 use docker_credential_ecr_login::config::Config;
 use docker_credential_ecr_login::helper::EcrHelper;
@@ -15,18 +15,25 @@ fn main() {
     let argv0 = argv.next();
     let args: Vec<std::ffi::OsString> = argv.collect();
     let front = Front::from_argv(argv0.as_ref(), &args);
-    if front != Front::Kubelet {
-        // Our commands: first arguments that Go rejects as unknown actions (SPEC §1).
-        match args.first().and_then(|a| a.to_str()) {
-            Some(doctor::VERB) => std::process::exit(doctor::main(&args[1..])),
-            Some(configure::VERB) => std::process::exit(configure::main(&args[1..])),
-            _ => {}
+    let ours = match args.first().and_then(|a| a.to_str()) {
+        Some(v @ (doctor::VERB | configure::VERB)) if front != Front::Kubelet => Some(v),
+        _ => None,
+    };
+    let code = match front.static_answer().filter(|_| ours.is_none()) {
+        Some(outcome) => outcome.write(),
+        None => {
+            let cfg = Config::from_env();
+            match ours {
+                Some(doctor::VERB) => doctor::main(&cfg, &args[1..]),
+                Some(_) => configure::main(&cfg, &args[1..]),
+                None => {
+                    log::init(cfg.log_level, cfg.cache_dir.clone());
+                    front
+                        .serve(&EcrHelper::new(&cfg), std::io::stdin().lock())
+                        .write()
+                }
+            }
         }
-    }
-    let outcome = front.static_answer().unwrap_or_else(|| {
-        let cfg = Config::from_env();
-        log::init(cfg.log_level, cfg.cache_dir.clone());
-        front.serve(&EcrHelper::new(&cfg), std::io::stdin().lock())
-    });
-    std::process::exit(outcome.write());
+    };
+    std::process::exit(code);
 }

@@ -77,7 +77,8 @@ fn object_at(text: &str, open: usize) -> Option<Object> {
     let mut i = skip_ws(b, open + 1);
     while b.get(i) == Some(&b'"') {
         let key_end = string_end(b, i);
-        let key: String = serde_json::from_str(text.get(i..key_end)?).ok()?;
+        let key = serde_json::from_slice::<Value>(&b[i..key_end]).ok()?;
+        let key = key.as_str()?.to_owned();
         let start = skip_ws(b, skip_ws(b, key_end) + 1);
         let end = value_end(b, start);
         members.push(Member {
@@ -124,7 +125,7 @@ fn layout(text: &str, obj: &Object) -> (String, &'static str, String) {
 /// `"key": value` inserted as the last member of `obj`.
 fn append(text: &str, obj: &Object, key: &str, value: &str) -> String {
     let (nl, sep, close_nl) = layout(text, obj);
-    let member = format!("{nl}{}{sep}{value}", Value::from(key));
+    let member = format!("{nl}{}{sep}{value}", quote(key));
     match obj.members.last() {
         Some(last) => format!(
             "{},{member}{}",
@@ -139,10 +140,17 @@ fn append(text: &str, obj: &Object, key: &str, value: &str) -> String {
     }
 }
 
+/// A JSON string literal.
+fn quote(s: &str) -> String {
+    let mut out = String::new();
+    crate::go::json::push_str(&mut out, s);
+    out
+}
+
 /// Sets `credHelpers[key]` to `helper`: added, or replaced when `replace`.
 pub fn set_helper(text: &str, key: &str, helper: &str) -> Option<String> {
     let top = object_at(text, skip_ws(text.as_bytes(), 0))?;
-    let quoted = Value::from(helper).to_string();
+    let quoted = quote(helper);
     let Some(ch) = top.members.iter().find(|m| m.key == "credHelpers") else {
         let (nl, sep, close) = layout(text, &top);
         let unit = nl
@@ -154,7 +162,7 @@ pub fn set_helper(text: &str, key: &str, helper: &str) -> Option<String> {
         } else {
             nl.clone() + unit
         };
-        let value = format!("{{{inner}{}{sep}{quoted}{nl}}}", Value::from(key));
+        let value = format!("{{{inner}{}{sep}{quoted}{nl}}}", quote(key));
         return Some(append(text, &top, "credHelpers", &value));
     };
     let obj = object_at(text, ch.value.start)?;

@@ -71,12 +71,11 @@ fn options(args: &[OsString]) -> Result<Options, String> {
 }
 
 /// Runs the command with the arguments after `configure`; returns the exit code.
-pub fn main(args: &[OsString]) -> i32 {
+pub fn main(cfg: &Config, args: &[OsString]) -> i32 {
     let o = match options(args) {
         Ok(o) => o,
         Err(e) => return fail(&e),
     };
-    let cfg = Config::from_env();
     let home = cfg.home.as_deref();
     let mut files = vec![paths::docker_config(home)];
     if o.containers {
@@ -136,7 +135,7 @@ fn read_target(path: &Path) -> Result<(String, Option<u32>), String> {
 fn plan(path: &Path, o: &Options) -> Result<Plan, String> {
     let shown = path.display();
     let (old, mode) = read_target(path)?;
-    let doc = match serde_json::from_str::<serde_json::Value>(&old) {
+    let doc = match serde_json::from_slice::<serde_json::Value>(old.as_bytes()) {
         Ok(serde_json::Value::Object(doc)) => doc,
         Ok(_) => return Err(format!("{shown}: not a JSON object\n")),
         Err(e) => return Err(format!("{shown}: {e}\n")),
@@ -161,7 +160,7 @@ fn plan(path: &Path, o: &Options) -> Result<Plan, String> {
             edit::set_helper(&new, key, HELPER).ok_or_else(|| format!("{shown}: cannot edit\n"))?;
         added.push(key.clone());
     }
-    let parsed: Option<serde_json::Value> = serde_json::from_str(&new).ok();
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(new.as_bytes()).ok();
     if parsed != Some(edit::expected(&doc, &o.keys, HELPER)) {
         return Err(format!(
             "{shown}: the edit would change other keys; nothing written\n"

@@ -185,7 +185,7 @@ fn probe_write(dir: &Path) -> std::io::Result<()> {
 
 /// Where the log goes, at which level.
 pub fn check_log(cfg: &Config) -> Check {
-    let level = format!("{:?}", cfg.log_level).to_ascii_lowercase();
+    let level = cfg.log_level.as_str();
     match &cfg.cache_dir {
         Some(dir) if level != "off" => Check::ok(
             "log",

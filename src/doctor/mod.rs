@@ -33,7 +33,7 @@ pub const VERB: &str = "doctor";
 const USAGE: &str = "Usage: docker-credential-ecr-login doctor [--json] [REGISTRY...]\n";
 
 /// Runs the command with the arguments after `doctor`; returns the exit code.
-pub fn main(args: &[OsString]) -> i32 {
+pub fn main(cfg: &Config, args: &[OsString]) -> i32 {
     let mut json = false;
     let mut registries = Vec::new();
     for a in args {
@@ -43,7 +43,7 @@ pub fn main(args: &[OsString]) -> i32 {
             _ => return crate::configure::fail(USAGE),
         }
     }
-    let report = run(&Config::from_env(), &registries);
+    let report = run(cfg, &registries);
     let text = if json { report.json() } else { report.human() };
     crate::configure::print(&text, report.code())
 }

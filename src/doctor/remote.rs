@@ -2,14 +2,13 @@
 //! the registry's region as `get` does it, the credentials it resolves, and a real
 //! `GetAuthorizationToken` watched by [`Watch`] (endpoint, status, `Date`). Without credentials
 //! the call is still made, signed with a made-up key, so that the endpoint, TCP, TLS and the
-//! clock are checked all the same. When no answer came, a TCP connect to the endpoint tells the
-//! network from TLS.
+//! clock are checked all the same. When no answer came, the SDK's error tells the network from
+//! TLS.
 
 use super::watch::{Seen, Watch};
 use crate::aws::client::{self, Fetched, PUBLIC_REGION};
 use crate::aws::factory;
 use crate::aws::profile::SharedFiles;
-use crate::aws::proxy::Route;
 use crate::config::Config;
 use crate::registry::Registry;
 use aws_credential_types::Credentials;
@@ -25,10 +24,6 @@ pub struct Remote {
     pub seen: Seen,
     /// The call's result; `Ok` holds no token, only where it is for and until when.
     pub api: Option<Result<String, String>>,
-    /// A TCP connect to the endpoint (or its proxy), tried when no HTTP answer came.
-    pub tcp: Option<Result<(), String>>,
-    /// The proxy the requests go through (redacted), as `get` routes them.
-    pub proxy: Option<String>,
 }
 
 fn timed_out() -> String {
@@ -102,32 +97,7 @@ pub async fn probe(cfg: &Config, registry: &Registry, deadline: Instant) -> Remo
         },
     );
     out.seen = watch.seen();
-    reach(&mut out, until).await;
     out
-}
-
-/// When the call got no answer (and did not run out of time): a TCP connect to the endpoint,
-/// or to the proxy `get` would go through.
-async fn reach(out: &mut Remote, until: tokio::time::Instant) {
-    let timeout =
-        matches!(&out.api, Some(Err(e)) if e.contains("timed out") || e.contains("timeout"));
-    let Some(uri) = out.seen.uri.clone() else {
-        return;
-    };
-    let target = match crate::aws::proxy::ProxyEnv::from_env().route(&uri) {
-        Route::Direct => authority(&uri),
-        Route::Proxy(p) => {
-            out.proxy = Some(crate::log::redact_url(&p));
-            authority(&p)
-        }
-        Route::Refuse(why) => {
-            out.tcp = Some(Err(why));
-            None
-        }
-    };
-    if let (None, false, Some(target)) = (out.seen.status, timeout, target) {
-        out.tcp = Some(connect(&target, until).await);
-    }
 }
 
 /// The real `GetAuthorizationToken`, watched.
@@ -172,17 +142,6 @@ pub fn authority(uri: &str) -> Option<String> {
     } else {
         format!("{hostport}:{port}")
     })
-}
-
-/// A TCP connect, at most 3.1 s (the SDK's connect timeout) and never past `until`.
-async fn connect(authority: &str, until: tokio::time::Instant) -> Result<(), String> {
-    let bound = tokio::time::Instant::now() + Duration::from_millis(3100);
-    let attempt = tokio::net::TcpStream::connect(authority);
-    match tokio::time::timeout_at(bound.min(until), attempt).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("no answer within 3.1 s".to_owned()),
-    }
 }
 
 #[cfg(test)]

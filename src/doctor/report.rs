@@ -7,8 +7,7 @@
 //! hosts, identities and masked access key ids only.
 
 /// How one check went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Ok,
     Fail,
@@ -16,14 +15,12 @@ pub enum Status {
 }
 
 /// One line of the report.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
     pub check: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub registry: Option<String>,
     pub status: Status,
     pub detail: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
 }
 
@@ -58,7 +55,7 @@ impl Check {
 }
 
 /// The whole report, in the order the checks ran.
-#[derive(Debug, Default, serde::Serialize)]
+#[derive(Debug, Default)]
 pub struct Report {
     pub ok: bool,
     pub checks: Vec<Check>,
@@ -112,8 +109,37 @@ impl Report {
 
     /// The `--json` form, one line.
     pub fn json(&self) -> String {
-        let mut s = crate::go::json::to_string(self);
-        s.push('\n');
+        use crate::go::json::push_str;
+        let mut s = String::from(if self.ok {
+            "{\"ok\":true"
+        } else {
+            "{\"ok\":false"
+        });
+        s.push_str(",\"checks\":[");
+        for (i, c) in self.checks.iter().enumerate() {
+            s.push_str(if i == 0 {
+                "{\"check\":"
+            } else {
+                ",{\"check\":"
+            });
+            push_str(&mut s, c.check);
+            if let Some(r) = &c.registry {
+                s.push_str(",\"registry\":");
+                push_str(&mut s, r);
+            }
+            s.push_str(match c.status {
+                Status::Ok => ",\"status\":\"ok\",\"detail\":",
+                Status::Fail => ",\"status\":\"fail\",\"detail\":",
+                Status::Skip => ",\"status\":\"skip\",\"detail\":",
+            });
+            push_str(&mut s, &c.detail);
+            if let Some(f) = &c.fix {
+                s.push_str(",\"fix\":");
+                push_str(&mut s, f);
+            }
+            s.push('}');
+        }
+        s.push_str("]}\n");
         s
     }
 }

@@ -62,16 +62,15 @@ pub fn files(home: Option<&std::path::Path>) -> Vec<ClientFile> {
     docker.into_iter().chain(containers).collect()
 }
 
-/// The registries routed to this helper by `credHelpers` (docker keys, sorted, once each).
+/// The registries routed to this helper by `credHelpers` (docker keys, in file order, once
+/// each).
 pub fn configured(files: &[ClientFile]) -> Vec<String> {
-    let mut keys: Vec<String> = files
-        .iter()
-        .flat_map(|f| f.helpers())
-        .filter(|(_, h)| *h == HELPER)
-        .map(|(k, _)| k.clone())
-        .collect();
-    keys.sort();
-    keys.dedup();
+    let mut keys: Vec<String> = Vec::new();
+    for (k, h) in files.iter().flat_map(|f| f.helpers()) {
+        if h == HELPER && !keys.contains(k) {
+            keys.push(k.clone());
+        }
+    }
     keys
 }
 

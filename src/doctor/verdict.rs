@@ -54,20 +54,37 @@ pub fn checks(r: &Remote, identity: &str, roots: &RootsSummary) -> Vec<Check> {
     out
 }
 
+/// The call's error, if it failed.
+fn error(r: &Remote) -> &str {
+    r.api
+        .as_ref()
+        .and_then(|a| a.as_ref().err())
+        .map_or("", String::as_str)
+}
+
+/// Whether the error is TLS's (then TCP worked).
+fn is_tls(err: &str) -> bool {
+    let lower = err.to_ascii_lowercase();
+    ["certificate", "tls", "handshake"]
+        .iter()
+        .any(|w| lower.contains(w))
+}
+
 fn tcp(r: &Remote, uri: &str) -> Check {
-    let mut at = authority(uri).unwrap_or_default();
-    if let Some(p) = &r.proxy {
-        at = format!("{at} through the proxy {p}");
+    let at = authority(uri).unwrap_or_default();
+    let err = error(r);
+    let lower = err.to_ascii_lowercase();
+    if lower.contains("no ca certificates") {
+        return Check::skip("TCP", "not tried without CA certificates".to_owned());
     }
-    match (&r.seen.status, &r.tcp) {
-        (Some(_), _) | (None, Some(Ok(()))) => Check::ok("TCP", format!("connected to {at}")),
-        (None, Some(Err(e))) => Check::fail(
-            "TCP",
-            format!("{at}: {e}"),
-            "check DNS, the firewall and HTTPS_PROXY/NO_PROXY",
-        ),
-        (None, None) => Check::skip("TCP", "not tried".to_owned()),
+    if r.seen.status.is_some() || is_tls(err) {
+        return Check::ok("TCP", format!("connected to {at}"));
     }
+    if lower.contains("dns error") || lower.contains("connect") {
+        let fix = "check DNS, the firewall and HTTPS_PROXY/NO_PROXY";
+        return Check::fail("TCP", format!("{at}: {err}"), fix);
+    }
+    Check::skip("TCP", "not reached".to_owned())
 }
 
 fn ca_bundle(https: bool, roots: &RootsSummary) -> Check {
@@ -127,7 +144,7 @@ fn clock(r: &Remote) -> Check {
     let server =
         aws_smithy_types::DateTime::from_str(date, aws_smithy_types::date_time::Format::HttpDate);
     let Ok(server) = server else {
-        return Check::skip("clock", format!("unreadable Date header {date:?}"));
+        return Check::skip("clock", format!("unreadable Date header \"{date}\""));
     };
     let local = at
         .duration_since(SystemTime::UNIX_EPOCH)
