@@ -25,7 +25,7 @@ use crate::helper::identity::{self, Identity};
 use crate::registry::Registry;
 use report::{Check, Report};
 use std::ffi::OsString;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// The first argument that selects this command.
@@ -124,6 +124,8 @@ fn roots_source(cfg: &Config, source: &Option<crate::aws::tls::Source>) -> Strin
 }
 
 type ImdsFinding = (Option<String>, imds::Imds);
+/// Every registry's network walk and the instance metadata probe.
+type Findings = (Vec<Option<remote::Remote>>, ImdsFinding);
 
 /// The network walks of every ECR target and the instance metadata probe, at once, within
 /// `AWS_ECR_TIMEOUT`.
@@ -131,11 +133,15 @@ fn network(
     cfg: &Config,
     targets: &[Target],
     imds_ep: Option<crate::aws::imds::Endpoint>,
-) -> (Vec<Option<remote::Remote>>, ImdsFinding) {
+) -> Findings {
     let deadline = Instant::now() + cfg.timeout;
     let cfg = Arc::new(cfg.clone());
     let registries: Vec<Option<Registry>> = targets.iter().map(|t| t.registry.clone()).collect();
     let n = registries.len();
+    // The answer comes back through `slot`, so that the worker's result type is `()`, as
+    // `list`'s priming has it (one instantiation of the channel code, not two).
+    let slot: Arc<Mutex<Option<Findings>>> = Arc::default();
+    let out = Arc::clone(&slot);
     let work = move || async move {
         let walks = async {
             let mut out = Vec::new();
@@ -147,17 +153,20 @@ fn network(
             }
             out
         };
-        tokio::join!(walks, imds::probe(imds_ep))
+        let found = tokio::join!(walks, imds::probe(imds_ep));
+        if let Ok(mut s) = out.lock() {
+            *s = Some(found);
+        }
     };
-    crate::helper::runtime::run_until(deadline, work).unwrap_or_else(|| {
+    let _ = crate::helper::runtime::run_until(deadline, work);
+    let found = slot.lock().ok().and_then(|mut s| s.take());
+    found.unwrap_or_else(|| {
         let timed_out = || remote::Remote {
             config_err: Some("timed out (AWS_ECR_TIMEOUT)".to_owned()),
             ..Default::default()
         };
         let remotes = (0..n).map(|_| Some(timed_out())).collect();
-        (
-            remotes,
-            (None, imds::Imds::Unreachable("timed out".to_owned())),
-        )
+        let imds = (None, imds::Imds::Unreachable("timed out".to_owned()));
+        (remotes, imds)
     })
 }
