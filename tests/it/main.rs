@@ -8,8 +8,10 @@ mod common;
 
 mod api_cache;
 mod cli;
+#[cfg(feature = "doctor")]
 mod configure;
 mod credentials;
+#[cfg(feature = "doctor")]
 mod doctor;
 mod faults;
 mod go_interop;
