@@ -618,3 +618,25 @@ fn usage_errors() {
         "Usage: docker-credential-ecr-login doctor [--json] [REGISTRY...]\n"
     );
 }
+
+#[test]
+fn endpoint_rules_refuse_the_region() {
+    let host = "123456789012.dkr.ecr.us_east_1.amazonaws.com";
+    let env = routed(Env::new()).with("AWS_ECR_TIMEOUT", "3");
+    let out = doctor(&env, &[host]);
+    assert_eq!(out.code, 1, "{out}");
+    assert_line(&out, "hostname", "✔", "region us_east_1");
+    assert_line(
+        &out,
+        "endpoint",
+        "✘",
+        "`region` - must be a valid host label\n    fix: check AWS_ENDPOINT_URL*",
+    );
+    assert!(!out.stdout_str().contains("TCP"), "{out}");
+}
+
+#[test]
+fn log_off() {
+    let env = routed(Env::new()).with("AWS_ECR_LOG_LEVEL", "off");
+    assert_line(&doctor(&env, &["registry.example.com"]), "log", "-", "off");
+}
