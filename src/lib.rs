@@ -10,6 +10,8 @@
 //! - [`aws`]: everything that talks to AWS: SDK set-up, the ECR calls, instance metadata, HTTP,
 //!   proxies, TLS roots, the shared config files, `credential_process`.
 //! - [`go`]: byte-exact Go compatibility (JSON strings, RFC 3339 times).
+//! - `doctor` and `configure` (feature `doctor`, default): the commands of those names (verbs Go
+//!   rejects as unknown actions, so no protocol verb changes).
 //! - leaves: [`registry`], [`token`], [`secret`], [`config`], [`log`], [`fsutil`].
 //!
 //! `aws` and `helper` need the default feature `aws` (the SDK); the rest builds without it.
@@ -21,6 +23,10 @@
 pub mod aws;
 pub mod cache;
 pub mod config;
+#[cfg(feature = "doctor")]
+pub mod configure;
+#[cfg(feature = "doctor")]
+pub mod doctor;
 pub mod fsutil;
 pub mod go;
 #[cfg(feature = "aws")]

@@ -33,7 +33,7 @@ impl Level {
         })
     }
 
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Level::Off => "off",
             Level::Error => "error",

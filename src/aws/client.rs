@@ -56,10 +56,21 @@ fn expires(t: Option<&aws_smithy_types::DateTime>) -> GoTime {
     })
 }
 
+/// An interceptor that watches a call's request and response (`doctor`); `get` has none.
+pub type Observer = Option<aws_smithy_runtime_api::client::interceptors::SharedInterceptor>;
+
 /// The ECR client for `sdk` with `creds`, on the FIPS endpoint when asked and no endpoint
 /// override is configured (the override wins).
-fn private_client(sdk: &SdkConfig, creds: Credentials, fips: bool) -> aws_sdk_ecr::Client {
+fn private_client(
+    sdk: &SdkConfig,
+    creds: Credentials,
+    fips: bool,
+    observer: Observer,
+) -> aws_sdk_ecr::Client {
     let mut conf = aws_sdk_ecr::config::Builder::from(sdk).credentials_provider(creds);
+    if let Some(o) = observer {
+        conf.push_interceptor(o);
+    }
     if fips {
         if crate::aws::factory::endpoint_overridden(sdk, "ECR") {
             crate::log::debug(
@@ -80,7 +91,18 @@ pub async fn get_private(
     account: Option<&str>,
     fips: bool,
 ) -> Result<Fetched, EcrError> {
-    let client = private_client(sdk, creds, fips);
+    get_private_observed(sdk, creds, account, fips, None).await
+}
+
+/// [`get_private`], watched by `observer`.
+pub async fn get_private_observed(
+    sdk: &SdkConfig,
+    creds: Credentials,
+    account: Option<&str>,
+    fips: bool,
+    observer: Observer,
+) -> Result<Fetched, EcrError> {
+    let client = private_client(sdk, creds, fips, observer);
     let id = account.unwrap_or("").to_owned();
     // registryIds is deprecated in the model but still what ECR and the Go helper use.
     #[allow(deprecated)]
@@ -118,11 +140,23 @@ pub async fn get_public(
     creds: Credentials,
     host: &str,
 ) -> Result<Fetched, EcrError> {
-    let conf = aws_sdk_ecrpublic::config::Builder::from(sdk)
+    get_public_observed(sdk, creds, host, None).await
+}
+
+/// [`get_public`], watched by `observer`.
+pub async fn get_public_observed(
+    sdk: &SdkConfig,
+    creds: Credentials,
+    host: &str,
+    observer: Observer,
+) -> Result<Fetched, EcrError> {
+    let mut conf = aws_sdk_ecrpublic::config::Builder::from(sdk)
         .region(Region::new(PUBLIC_REGION))
-        .credentials_provider(creds)
-        .build();
-    let client = aws_sdk_ecrpublic::Client::from_conf(conf);
+        .credentials_provider(creds);
+    if let Some(o) = observer {
+        conf.push_interceptor(o);
+    }
+    let client = aws_sdk_ecrpublic::Client::from_conf(conf.build());
     let out = client
         .get_authorization_token()
         .send()

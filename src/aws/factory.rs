@@ -140,7 +140,7 @@ fn profile_files(files: &SharedFiles) -> ProfileFiles {
 }
 
 /// Where the CA roots come from: `AWS_CA_BUNDLE`, the profile's `ca_bundle`, `SSL_CERT_*`.
-fn roots_config(cfg: &Config, profile: &Properties) -> crate::aws::tls::RootsConfig {
+pub(crate) fn roots_config(cfg: &Config, profile: &Properties) -> crate::aws::tls::RootsConfig {
     crate::aws::tls::RootsConfig {
         aws_ca_bundle: cfg.aws_ca_bundle.clone(),
         profile_ca_bundle: profile

@@ -24,7 +24,7 @@ pub mod identity;
 mod instance;
 mod pod;
 mod prime;
-mod runtime;
+pub(crate) mod runtime;
 mod session;
 mod single_flight;
 

@@ -21,7 +21,7 @@ const WORKER_STACK: usize = 8 << 20;
 /// thread of its own that is never joined. At the deadline its runtime drops the future (which
 /// kills a running `credential_process`); if the thread is stuck in a blocking call instead,
 /// the answer is given [`STUCK_GRACE`] later without it, and the process exits over it.
-pub(super) fn run_until<T, F, M>(deadline: Instant, make: M) -> Option<T>
+pub(crate) fn run_until<T, F, M>(deadline: Instant, make: M) -> Option<T>
 where
     M: FnOnce() -> F + Send + 'static,
     F: Future<Output = T>,

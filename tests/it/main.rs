@@ -8,7 +8,11 @@ mod common;
 
 mod api_cache;
 mod cli;
+#[cfg(feature = "doctor")]
+mod configure;
 mod credentials;
+#[cfg(feature = "doctor")]
+mod doctor;
 mod faults;
 mod gitlab_example;
 mod go_interop;
