@@ -1,7 +1,9 @@
 //! The ECR helper (SPEC §5, §6, §8): implements [`CredentialHelper`] for the front ends.
 //!
 //! The way of one `get`:
-//! 1. parse the host ([`registry::parse`]; not ECR: not-found, no I/O);
+//! 1. resolve the request ([`routed`]): a configured alias gives its registry, else the host
+//!    is parsed ([`crate::registry::parse`]; not ECR: not-found, no I/O); a rule of the
+//!    registries configuration ([`routes`], D19) names the identity that serves it;
 //! 2. compute the identity locally ([`identity`]); when it has a key (static keys: Go's key;
 //!    roles, web identity, SSO, container, `credential_process`: an `id1.` key, D17) and its
 //!    local session has not ended, answer a fresh cache entry: no runtime, SDK or TLS;
@@ -20,6 +22,8 @@
 mod cached;
 pub mod identity;
 mod prime;
+mod routed;
+pub mod routes;
 mod runtime;
 mod session;
 mod single_flight;
@@ -30,7 +34,7 @@ use crate::cache::Cache;
 use crate::config::Config;
 use crate::go::time::GoTime;
 use crate::log;
-use crate::registry::{self, Registry};
+use crate::registry::Registry;
 use crate::serve::{Answer, CredentialHelper, NotImplemented};
 use cached::{Owner, Slot};
 use identity::Identity;
@@ -57,8 +61,17 @@ impl<'a> EcrHelper<'a> {
         Helper::new(self.cfg, Instant::now() + self.cfg.timeout)
     }
 
-    /// Nothing is ever stored: Go's `not implemented`, unless `AWS_ECR_IGNORE_CREDS_STORAGE`.
-    fn storage(&self, verb: &str) -> Result<(), NotImplemented> {
+    /// Nothing is ever stored. For a host `get` answers (ECR, ECR Public, a configured alias)
+    /// that is success (D18); otherwise Go's `not implemented`, unless
+    /// `AWS_ECR_IGNORE_CREDS_STORAGE`.
+    fn storage(&self, verb: &str, server_url: &str) -> Result<(), NotImplemented> {
+        if self.call().routes.answers(server_url) {
+            log::debug(
+                "Nothing to store: tokens are fetched when asked for",
+                &[("verb", verb), ("serverURL", &log::redact_url(server_url))],
+            );
+            return Ok(());
+        }
         log::warn(
             &format!("{verb} is not supported by the ECR credential helper; nothing was changed"),
             &[],
@@ -80,12 +93,12 @@ impl CredentialHelper for EcrHelper<'_> {
         self.call().list()
     }
 
-    fn store(&self, _server_url: &str) -> Result<(), NotImplemented> {
-        self.storage("store")
+    fn store(&self, server_url: &str) -> Result<(), NotImplemented> {
+        self.storage("store", server_url)
     }
 
-    fn erase(&self, _server_url: &str) -> Result<(), NotImplemented> {
-        self.storage("erase")
+    fn erase(&self, server_url: &str) -> Result<(), NotImplemented> {
+        self.storage("erase", server_url)
     }
 }
 
@@ -101,6 +114,10 @@ pub struct Helper {
     profile: OnceCell<Properties>,
     /// The identity the credential chain would use, computed locally at most once.
     identity: OnceCell<Identity>,
+    /// The registries configuration (D19), read once per call.
+    routes: Arc<routes::Routes>,
+    /// A role a rule of that configuration assumes on top of the identity.
+    role: Option<routes::RoleSpec>,
 }
 
 impl Helper {
@@ -109,6 +126,13 @@ impl Helper {
             (Some(dir), false) => Some(Cache::new(dir.clone())),
             _ => None,
         };
+        let routes = routes::Routes::load(cfg);
+        for problem in &routes.problems {
+            log::warn(
+                "Problem in the registries configuration",
+                &[("problem", &problem.to_string())],
+            );
+        }
         Helper {
             cfg: Arc::new(cfg.clone()),
             cache,
@@ -116,6 +140,8 @@ impl Helper {
             files: OnceCell::new(),
             profile: OnceCell::new(),
             identity: OnceCell::new(),
+            routes: Arc::new(routes),
+            role: None,
         }
     }
 
@@ -128,6 +154,8 @@ impl Helper {
             files: self.files.clone(),
             profile: self.profile.clone(),
             identity: self.identity.clone(),
+            routes: Arc::clone(&self.routes),
+            role: self.role.clone(),
         }
     }
 
@@ -142,8 +170,13 @@ impl Helper {
     }
 
     fn identity(&self) -> &Identity {
-        self.identity
-            .get_or_init(|| identity::resolve(&identity::Inputs::new(&self.cfg), self.files()))
+        self.identity.get_or_init(|| {
+            let id = identity::resolve(&identity::Inputs::new(&self.cfg), self.files());
+            match &self.role {
+                Some(role) => identity::assumed(role, id),
+                None => id,
+            }
+        })
     }
 
     /// Whether the identity's local session (web identity token, SSO session) still allows a
@@ -191,15 +224,8 @@ impl Helper {
             .max(Duration::from_millis(1))
     }
 
-    /// Credentials for `server_url`, or `None` for the not-found answer.
-    pub fn get(&self, server_url: &str) -> Option<Answer> {
-        let Some(registry) = registry::parse(server_url) else {
-            log::info(
-                "docker-credential-ecr-login can only be used with Amazon Elastic Container Registry.",
-                &[("serverURL", &log::redact_url(server_url))],
-            );
-            return None;
-        };
+    /// Credentials for `registry`, which `server_url` names, or `None` for the not-found answer.
+    fn get_registry(&self, server_url: &str, registry: Registry) -> Option<Answer> {
         log::debug(
             "Retrieving credentials",
             &[

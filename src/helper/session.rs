@@ -40,9 +40,14 @@ impl Helper {
         )
         .await
         .map_err(SessionError::Config)?;
-        let creds = factory::credentials(&self.cfg, self.profile(), &sdk)
+        let mut creds = factory::credentials(&self.cfg, self.profile(), &sdk)
             .await
             .map_err(SessionError::Credentials)?;
+        if let Some(role) = &self.role {
+            creds = crate::aws::assume::assume(&sdk, role, creds)
+                .await
+                .map_err(SessionError::Credentials)?;
+        }
         let akid = creds.access_key_id().to_owned();
         Ok(Session { sdk, creds, akid })
     }
