@@ -13,4 +13,5 @@ mod faults;
 mod go_interop;
 mod identity_cache;
 mod kubelet;
+mod registries;
 mod server_smoke;
