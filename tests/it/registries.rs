@@ -300,3 +300,32 @@ fn bad_configurations_refuse_and_name_the_line() {
         helper_log(&env)
     );
 }
+
+/// The GitLab Runner example's registries configuration has no problem, and gives each of
+/// its two accounts its role.
+#[test]
+fn the_gitlab_runner_example_configuration_is_clean() {
+    use docker_credential_ecr_login::helper::routes::{self, Routes};
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/gitlab-runner/ecr-login/config");
+    let mut cfg = docker_credential_ecr_login::config::Config::from_env();
+    cfg.ecr_config_file = Some(path);
+    cfg.ecr_config_from_env = true;
+    cfg.account_vars.clear();
+    assert_eq!(routes::problems(&cfg), []);
+    let routes = Routes::load(&cfg);
+    for (host, role) in [
+        (
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+            "arn:aws:iam::123456789012:role/gitlab-runner-ecr-pull",
+        ),
+        (
+            "987654321098.dkr.ecr.eu-west-1.amazonaws.com",
+            "arn:aws:iam::987654321098:role/gitlab-runner-ecr-pull",
+        ),
+    ] {
+        let target = routes.resolve(host).unwrap().unwrap();
+        let (identity, _) = target.identity.unwrap();
+        assert_eq!(identity.role.unwrap().role_arn, role);
+    }
+}
