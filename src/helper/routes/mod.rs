@@ -330,11 +330,40 @@ fn read(path: &Path, required: bool) -> Routes {
 }
 
 /// Every problem of `cfg`'s registries configuration, for a `doctor` command: the parse and
-/// value errors, rules configured twice, and patterns that may match one registry together.
-/// Empty when all is well (or nothing is configured).
+/// value errors, rules configured twice, patterns that may match one registry together, and
+/// profiles the shared files do not have. Empty when all is well (or nothing is configured).
 pub fn problems(cfg: &Config) -> Vec<Problem> {
     let routes = Routes::load(cfg);
     let mut out = routes.problems.clone();
     out.extend(pattern::overlaps(&routes.rules));
+    out.extend(missing_profiles(cfg, &routes));
+    out
+}
+
+/// Rules and aliases naming a profile that neither shared file has.
+fn missing_profiles(cfg: &Config, routes: &Routes) -> Vec<Problem> {
+    let rules = routes.rules.iter().map(|r| (Some(&r.identity), &r.origin));
+    let aliases = routes
+        .aliases
+        .iter()
+        .map(|a| (a.identity.as_ref(), &a.origin));
+    let mut files = None;
+    let mut out = Vec::new();
+    for (identity, origin) in rules.chain(aliases) {
+        let Some(profile) = identity.and_then(|i| i.profile.as_deref()) else {
+            continue;
+        };
+        let files = files.get_or_insert_with(|| {
+            crate::aws::profile::SharedFiles::read(&cfg.config_file, &cfg.credentials_file)
+        });
+        if files.properties(profile).is_empty() {
+            let msg = format!(
+                "profile {profile} is in neither {} nor {}",
+                cfg.config_file.display(),
+                cfg.credentials_file.display()
+            );
+            out.push(Problem::new(origin, msg));
+        }
+    }
     out
 }

@@ -289,6 +289,8 @@ fn cfg_with(file: Option<PathBuf>, from_env: bool, vars: &[(&str, &str)]) -> Con
     let mut cfg = Config::from_env();
     cfg.ecr_config_file = file;
     cfg.ecr_config_from_env = from_env;
+    cfg.config_file = PathBuf::from("/dev/null");
+    cfg.credentials_file = PathBuf::from("/dev/null");
     cfg.account_vars = vars
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -321,13 +323,16 @@ fn environment_shortcuts_and_files() {
     assert_eq!(resolved(&r, A), prod);
     assert_eq!(
         problems(&cfg).iter().map(ToString::to_string).collect::<Vec<_>>(),
-        ["environment variable AWS_ROLE_ARN_444455556666: AWS_ROLE_ARN_<account> is not an ARN (arn:...)"]
+        [
+            "environment variable AWS_ROLE_ARN_444455556666: AWS_ROLE_ARN_<account> is not an ARN (arn:...)",
+            "environment variable AWS_PROFILE_111122223333, AWS_ROLE_ARN_111122223333: profile prod is in neither /dev/null nor /dev/null"
+        ]
     );
     std::fs::write(&missing, "[account 111122223333]\nprofile = other\n").unwrap();
     let problems = problems(&cfg_with(Some(missing.clone()), false, &vars));
-    assert_eq!(
-        problems.last().unwrap().to_string(),
-        format!("environment variable AWS_PROFILE_111122223333, AWS_ROLE_ARN_111122223333: configured again (first at {}:1)", missing.display())
+    assert!(
+        problems.iter().any(|p| p.to_string() == format!("environment variable AWS_PROFILE_111122223333, AWS_ROLE_ARN_111122223333: configured again (first at {}:1)", missing.display())),
+        "{problems:?}"
     );
     std::fs::write(&missing, b"\xff\xfe").unwrap();
     let r = Routes::load(&cfg_with(Some(missing), false, &[]));
@@ -336,4 +341,25 @@ fn environment_shortcuts_and_files() {
         .unwrap()
         .to_string()
         .ends_with("config: not UTF-8 text"));
+}
+
+#[test]
+fn doctor_names_profiles_the_shared_files_lack() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ecr");
+    std::fs::write(&file, "[account 111122223333]\nprofile = prod\n[alias r.example.com]\nregistry = public.ecr.aws\nprofile = nope\n").unwrap();
+    let mut cfg = cfg_with(Some(file.clone()), true, &[]);
+    cfg.config_file = dir.path().join("config");
+    cfg.credentials_file = dir.path().join("credentials");
+    std::fs::write(&cfg.credentials_file, "[prod]\naws_access_key_id = A\n").unwrap();
+    let got: Vec<String> = problems(&cfg).iter().map(ToString::to_string).collect();
+    assert_eq!(
+        got,
+        [format!(
+            "{}:3: profile nope is in neither {} nor {}",
+            file.display(),
+            cfg.config_file.display(),
+            cfg.credentials_file.display()
+        )]
+    );
 }
