@@ -132,18 +132,19 @@ impl Vars {
 
     /// The variables `AWS_PROFILE_<12 digits>` and `AWS_ROLE_ARN_<12 digits>` (UTF-8 values).
     fn account_vars(&self) -> Vec<(String, String)> {
-        let shortcut = |name: &str| {
-            ["AWS_PROFILE_", "AWS_ROLE_ARN_"].iter().any(|p| {
-                name.strip_prefix(p)
-                    .is_some_and(|a| a.len() == 12 && a.bytes().all(|c| c.is_ascii_digit()))
-            })
-        };
-        self.0
-            .iter()
-            .filter_map(|(k, v)| Some((k.to_str()?, v.to_str()?)))
-            .filter(|(k, _)| shortcut(k))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect()
+        let mut out = Vec::new();
+        for (k, v) in &self.0 {
+            let (Some(k), Some(v)) = (k.to_str(), v.to_str()) else {
+                continue;
+            };
+            let account = k
+                .strip_prefix("AWS_PROFILE_")
+                .or_else(|| k.strip_prefix("AWS_ROLE_ARN_"));
+            if account.is_some_and(|a| a.len() == 12 && a.bytes().all(|c| c.is_ascii_digit())) {
+                out.push((k.to_owned(), v.to_owned()));
+            }
+        }
+        out
     }
 
     /// Whether container credentials are configured (relative or full URI).

@@ -20,12 +20,13 @@ pub struct RoleSpec {
     pub duration_seconds: Option<u64>,
 }
 
-/// Assumes `role` with `source`'s credentials.
-pub async fn assume(
+/// The provider that assumes `role` with `source`'s credentials (also the factory's own
+/// roles, [`crate::aws::factory`]: one copy of aws-config's builder in the binary).
+pub async fn provider(
     sdk: &SdkConfig,
     role: &RoleSpec,
-    source: Credentials,
-) -> Result<Credentials, EcrError> {
+    source: SharedCredentialsProvider,
+) -> AssumeRoleProvider {
     let mut builder = AssumeRoleProvider::builder(role.role_arn.clone()).configure(sdk);
     if let Some(seconds) = role.duration_seconds {
         builder = builder.session_length(Duration::from_secs(seconds));
@@ -36,9 +37,16 @@ pub async fn assume(
     if let Some(name) = &role.session_name {
         builder = builder.session_name(name.clone());
     }
-    let provider = builder
-        .build_from_provider(SharedCredentialsProvider::new(source))
-        .await;
+    builder.build_from_provider(source).await
+}
+
+/// Assumes `role` with `source`'s credentials.
+pub async fn assume(
+    sdk: &SdkConfig,
+    role: &RoleSpec,
+    source: Credentials,
+) -> Result<Credentials, EcrError> {
+    let provider = provider(sdk, role, SharedCredentialsProvider::new(source)).await;
     provider.provide_credentials().await.map_err(|e| {
         EcrError::Credentials(format!(
             "assuming {}: {}",

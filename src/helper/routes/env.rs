@@ -8,47 +8,44 @@ use super::{Identity, Origin, Problem, RoleSpec, Routes, Rule, Scope};
 /// Adds one rule per account named by `vars` (`AWS_PROFILE_<12 digits>`,
 /// `AWS_ROLE_ARN_<12 digits>`, as [`crate::config::Config::account_vars`] has them).
 pub(super) fn add_shortcuts(routes: &mut Routes, vars: &[(String, String)]) {
-    let mut accounts: Vec<&str> = vars.iter().map(|(k, _)| account_of(k)).collect();
-    accounts.sort_unstable();
-    accounts.dedup();
-    for account in accounts {
-        let value = |prefix: &str| {
-            vars.iter()
-                .find(|(k, _)| k.strip_prefix(prefix) == Some(account))
-                .map(|(_, v)| v.trim().to_owned())
-        };
-        let (profile, role_arn) = (value("AWS_PROFILE_"), value("AWS_ROLE_ARN_"));
-        let names: Vec<String> = vars
+    let first = routes.rules.len();
+    for (name, value) in vars {
+        let account = &name[name.len().saturating_sub(12)..];
+        let value = value.trim().to_owned();
+        let found = routes.rules[first..]
             .iter()
-            .filter(|(k, _)| account_of(k) == account)
-            .map(|(k, _)| k.clone())
-            .collect();
-        let origin = Origin::Env(names.join(", "));
-        let broken = role_arn
-            .as_deref()
-            .is_some_and(|arn| !arn.starts_with("arn:"));
-        if broken {
-            let msg = "AWS_ROLE_ARN_<account> is not an ARN (arn:...)";
-            routes.problems.push(Problem::new(&origin, msg));
+            .position(|r| matches!(&r.scope, Scope::Account(a) if a == account));
+        let i = found.map_or(routes.rules.len(), |i| first + i);
+        if found.is_none() {
+            routes.rules.push(Rule {
+                scope: Scope::Account(account.to_owned()),
+                identity: Identity::default(),
+                origin: Origin::Env(String::new()),
+                broken: false,
+            });
         }
-        routes.rules.push(Rule {
-            scope: Scope::Account(account.to_owned()),
-            identity: Identity {
-                profile: profile.filter(|p| !p.is_empty()),
-                role: role_arn.map(|role_arn| RoleSpec {
-                    role_arn,
-                    external_id: None,
-                    session_name: None,
-                    duration_seconds: None,
-                }),
-            },
-            origin,
-            broken,
-        });
+        let rule = &mut routes.rules[i];
+        if let Origin::Env(names) = &mut rule.origin {
+            if !names.is_empty() {
+                names.push_str(", ");
+            }
+            names.push_str(name);
+        }
+        if name.starts_with("AWS_PROFILE_") {
+            rule.identity.profile = (!value.is_empty()).then_some(value);
+        } else if value.starts_with("arn:") {
+            rule.identity.role = Some(RoleSpec {
+                role_arn: value,
+                external_id: None,
+                session_name: None,
+                duration_seconds: None,
+            });
+        } else {
+            rule.broken = true;
+            let msg = "AWS_ROLE_ARN_<account> is not an ARN (arn:...)";
+            routes
+                .problems
+                .push(Problem::new(&Origin::Env(name.clone()), msg));
+        }
     }
-}
-
-/// The 12-digit suffix of a shortcut's name.
-fn account_of(name: &str) -> &str {
-    &name[name.len().saturating_sub(12)..]
 }

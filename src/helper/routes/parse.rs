@@ -19,7 +19,7 @@ const IDENTITY_KEYS: [&str; 5] = [
 ];
 /// The target keys of an `[alias]`.
 const ALIAS_KEYS: [&str; 3] = ["registry", "account", "region"];
-const KINDS: &str = "registry, account, region or alias";
+const UNKNOWN_KIND: &str = "not `[kind name]` with a kind of registry, account, region or alias";
 
 /// One section being read.
 struct Section {
@@ -39,7 +39,7 @@ impl Section {
             .map(|(_, v, _)| v.as_str())
     }
 
-    fn problem(&mut self, message: impl Into<String>) {
+    fn problem(&mut self, message: &str) {
         self.problems.push(Problem::new(&self.origin, message));
     }
 }
@@ -65,8 +65,8 @@ pub(super) fn parse(text: &str, path: &Path) -> Routes {
                     "a key outside any section (start with [registry HOST], [account ID], [region NAME] or [alias NAME])",
                 )),
             },
-            Token::Continuation(text) | Token::Other(text) => {
-                let problem = Problem::new(&at(line), format!("not `key = value`: {text}"));
+            Token::Continuation(_) | Token::Other(_) => {
+                let problem = Problem::new(&at(line), "not `key = value`");
                 match &mut section {
                     Some(s) => s.problems.push(problem),
                     None => routes.problems.push(problem),
@@ -99,10 +99,10 @@ fn open(header: Option<&str>, origin: Origin) -> Section {
                 section.kind.as_str(),
                 "registry" | "account" | "region" | "alias"
             ) {
-                section.problem(format!("unknown section kind `{kind}` (want {KINDS})"));
+                section.problem(UNKNOWN_KIND);
             }
         }
-        _ => section.problem(format!("`[{header}]` is not `[kind name]` ({KINDS})")),
+        _ => section.problem(UNKNOWN_KIND),
     }
     section
 }
@@ -117,9 +117,9 @@ fn add_key(section: &mut Section, key: &str, value: &str, origin: Origin) {
             section.kind
         ))
     } else if section.keys.iter().any(|(k, _, _)| *k == key) {
-        Some(format!("`{key}` is set twice in this section"))
+        Some("this key is set twice in the section".to_owned())
     } else if value.is_empty() {
-        Some(format!("`{key}` is empty"))
+        Some("this key has no value".to_owned())
     } else {
         None
     };
@@ -171,27 +171,25 @@ fn scope(section: &mut Section) -> Option<Scope> {
     let scope = match section.kind.as_str() {
         "registry" if name.contains('*') => {
             if pattern::witnesses(&name).is_empty() {
-                section.problem(format!("the pattern {name} matches no ECR registry"));
+                section.problem("the pattern matches no ECR registry");
             }
             Scope::Pattern(name)
         }
         "registry" => {
             if registry::parse_host(&name).is_none() {
-                section.problem(format!(
-                    "{name} is not an ECR registry host (for another name use [alias {name}])"
-                ));
+                section.problem("not an ECR registry host (for another name use [alias NAME])");
             }
             Scope::Host(name)
         }
         "account" => {
             if !is_account(&name) {
-                section.problem(format!("{name} is not a 12-digit account id"));
+                section.problem("not a 12-digit account id");
             }
             Scope::Account(name)
         }
         "region" => {
             if !is_region(&name) {
-                section.problem(format!("{name} is not a region name"));
+                section.problem("not a region name");
             }
             Scope::Region(name)
         }
@@ -259,11 +257,9 @@ fn valid_session_name(name: &str) -> bool {
 fn alias_target(section: &mut Section) -> Option<(Registry, String)> {
     let name = section.name.to_ascii_lowercase();
     if registry::extract_host(&name) != Some(name.as_str()) || name.contains('*') {
-        section.problem(format!("{name} is not a host name"));
+        section.problem("the alias is not a host name");
     } else if registry::parse_host(&name).is_some() {
-        section.problem(format!(
-            "{name} is an ECR host already; an alias needs another name"
-        ));
+        section.problem("the alias is an ECR host already; an alias needs another name");
     }
     let get = |k: &str| section.get(k).map(str::to_owned);
     let host = match (get("registry"), get("account"), get("region")) {
@@ -283,7 +279,7 @@ fn alias_target(section: &mut Section) -> Option<(Registry, String)> {
     match registry::parse_host(&host) {
         Some(registry) => Some((registry, host)),
         None => {
-            section.problem(format!("{host} is not an ECR registry host"));
+            section.problem("`registry` is not an ECR registry host");
             None
         }
     }
