@@ -130,7 +130,7 @@ impl Helper {
         for problem in &routes.problems {
             log::warn(
                 "Problem in the registries configuration",
-                &[("problem", &problem.to_string())],
+                &[("at", &problem.origin), ("problem", &problem.message)],
             );
         }
         Helper {

@@ -28,7 +28,8 @@ impl Helper {
                     "The registries configuration refuses this registry",
                     &[
                         ("serverURL", &log::redact_url(server_url)),
-                        ("problem", &problem.to_string()),
+                        ("at", &problem.origin),
+                        ("problem", &problem.message),
                     ],
                 );
                 return None;
@@ -42,7 +43,7 @@ impl Helper {
             Some((identity, origin)) => {
                 log::debug(
                     "Using the identity configured for this registry",
-                    &[("rule", &origin.to_string())],
+                    &[("rule", origin)],
                 );
                 routed = self.with_identity(identity);
                 &routed

@@ -3,7 +3,9 @@
 //! (on top of that profile, or of the default chain) for every registry of the account: one
 //! `[account]` rule per account.
 
-use super::{Identity, Origin, Problem, RoleSpec, Routes, Rule, Scope};
+use super::{Identity, Problem, RoleSpec, Routes, Rule, Scope};
+
+const ENV: &str = "environment variable ";
 
 /// Adds one rule per account named by `vars` (`AWS_PROFILE_<12 digits>`,
 /// `AWS_ROLE_ARN_<12 digits>`, as [`crate::config::Config::account_vars`] has them).
@@ -20,17 +22,14 @@ pub(super) fn add_shortcuts(routes: &mut Routes, vars: &[(String, String)]) {
             routes.rules.push(Rule {
                 scope: Scope::Account(account.to_owned()),
                 identity: Identity::default(),
-                origin: Origin::Env(String::new()),
+                origin: String::new(),
                 broken: false,
             });
         }
         let rule = &mut routes.rules[i];
-        if let Origin::Env(names) = &mut rule.origin {
-            if !names.is_empty() {
-                names.push_str(", ");
-            }
-            names.push_str(name);
-        }
+        rule.origin
+            .push_str(if rule.origin.is_empty() { ENV } else { ", " });
+        rule.origin.push_str(name);
         if name.starts_with("AWS_PROFILE_") {
             rule.identity.profile = (!value.is_empty()).then_some(value);
         } else if value.starts_with("arn:") {
@@ -45,7 +44,7 @@ pub(super) fn add_shortcuts(routes: &mut Routes, vars: &[(String, String)]) {
             let msg = "AWS_ROLE_ARN_<account> is not an ARN (arn:...)";
             routes
                 .problems
-                .push(Problem::new(&Origin::Env(name.clone()), msg));
+                .push(Problem::new(&[ENV, name].concat(), msg));
         }
     }
 }

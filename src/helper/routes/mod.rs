@@ -34,29 +34,14 @@ pub use crate::aws::assume::RoleSpec;
 use crate::config::Config;
 use crate::registry::{self, Registry};
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Largest registries configuration file read.
 const MAX_FILE_BYTES: u64 = 1 << 20;
 
-/// Where a rule, an alias or a problem comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
-    /// A line of the file (1-based; 0: the file as a whole).
-    File { path: PathBuf, line: usize },
-    /// Environment variables (their names).
-    Env(String),
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Origin::File { path, line: 0 } => write!(f, "{}", path.display()),
-            Origin::File { path, line } => write!(f, "{}:{line}", path.display()),
-            Origin::Env(names) => write!(f, "environment variable {names}"),
-        }
-    }
-}
+/// Where a rule, an alias or a problem comes from: `<file>:<line>`, `<file>` (the file as a
+/// whole), or `environment variable <NAME>[, <NAME>]`.
+pub type Origin = String;
 
 /// One configuration problem, for a log line or a `doctor`: `<file>:<line>: <message>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,6 +126,15 @@ pub struct Alias {
     pub broken: bool,
 }
 
+impl Alias {
+    /// Whether `host` is this alias (without regard to ASCII case).
+    fn matches(&self, host: &str) -> bool {
+        self.name
+            .bytes()
+            .eq(host.bytes().map(|c| c.to_ascii_lowercase()))
+    }
+}
+
 /// The registries configuration.
 #[derive(Debug, Clone, Default)]
 pub struct Routes {
@@ -169,7 +163,6 @@ impl Routes {
             None => Routes::default(),
         };
         env::add_shortcuts(&mut routes, &cfg.account_vars);
-        routes.check_duplicates();
         routes
     }
 
@@ -187,7 +180,11 @@ impl Routes {
         if let Some(problem) = &self.unusable {
             return Err(problem.clone());
         }
-        if let Some(alias) = self.alias(host) {
+        let mut aliases = self.aliases.iter().filter(|a| a.matches(host));
+        if let Some(alias) = aliases.next() {
+            if aliases.next().is_some() {
+                return Err(Problem::new(&alias.origin, "this alias is defined twice"));
+            }
             return self.via_alias(alias).map(Some);
         }
         let Some(registry) = registry::parse_host(host) else {
@@ -206,14 +203,7 @@ impl Routes {
     pub fn answers(&self, server_url: &str) -> bool {
         registry::parse(server_url).is_some()
             || registry::extract_host(server_url)
-                .and_then(|h| self.alias(h))
-                .is_some_and(|a| !a.broken)
-    }
-
-    fn alias(&self, host: &str) -> Option<&Alias> {
-        self.aliases
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(host))
+                .is_some_and(|h| self.aliases.iter().any(|a| !a.broken && a.matches(h)))
     }
 
     fn via_alias(&self, alias: &Alias) -> Result<Target, Problem> {
@@ -276,7 +266,8 @@ impl Routes {
         out
     }
 
-    /// The same scope configured twice (two sections, or a section and a shortcut).
+    /// The same scope configured twice (two sections, or a section and a shortcut), for
+    /// [`problems`]; a `get` finds them as two rules (or aliases) that both match.
     fn check_duplicates(&mut self) {
         let mut found = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
@@ -307,10 +298,7 @@ pub fn private_host(account: &str, region: &str) -> String {
 
 /// Reads and parses the file; a missing file is no configuration unless `required`.
 fn read(path: &Path, required: bool) -> Routes {
-    let whole = Origin::File {
-        path: path.to_path_buf(),
-        line: 0,
-    };
+    let whole: Origin = path.display().to_string();
     let unusable = |message: String| {
         let problem = Problem::new(&whole, message);
         Routes {
@@ -333,7 +321,8 @@ fn read(path: &Path, required: bool) -> Routes {
 /// value errors, rules configured twice, patterns that may match one registry together, and
 /// profiles the shared files do not have. Empty when all is well (or nothing is configured).
 pub fn problems(cfg: &Config) -> Vec<Problem> {
-    let routes = Routes::load(cfg);
+    let mut routes = Routes::load(cfg);
+    routes.check_duplicates();
     let mut out = routes.problems.clone();
     out.extend(pattern::overlaps(&routes.rules));
     out.extend(missing_profiles(cfg, &routes));

@@ -26,8 +26,8 @@ struct Section {
     kind: String,
     name: String,
     origin: Origin,
-    /// Key (lower case), value, line.
-    keys: Vec<(String, String, usize)>,
+    /// Key (lower case), value.
+    keys: Vec<(String, String)>,
     problems: Vec<Problem>,
 }
 
@@ -35,8 +35,8 @@ impl Section {
     fn get(&self, key: &str) -> Option<&str> {
         self.keys
             .iter()
-            .find(|(k, _, _)| k == key)
-            .map(|(_, v, _)| v.as_str())
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     fn problem(&mut self, message: &str) {
@@ -47,10 +47,7 @@ impl Section {
 /// Parses the file's text.
 pub(super) fn parse(text: &str, path: &Path) -> Routes {
     let mut routes = Routes::default();
-    let at = |line| Origin::File {
-        path: path.to_path_buf(),
-        line,
-    };
+    let at = |line| format!("{}:{line}", path.display());
     let mut section: Option<Section> = None;
     for (line, token) in tokens(text) {
         match token {
@@ -116,7 +113,7 @@ fn add_key(section: &mut Section, key: &str, value: &str, origin: Origin) {
             "unknown key `{key}` in a [{}] section",
             section.kind
         ))
-    } else if section.keys.iter().any(|(k, _, _)| *k == key) {
+    } else if section.keys.iter().any(|(k, _)| *k == key) {
         Some("this key is set twice in the section".to_owned())
     } else if value.is_empty() {
         Some("this key has no value".to_owned())
@@ -125,13 +122,7 @@ fn add_key(section: &mut Section, key: &str, value: &str, origin: Origin) {
     };
     match problem {
         Some(message) => section.problems.push(Problem::new(&origin, message)),
-        None => {
-            let line = match origin {
-                Origin::File { line, .. } => line,
-                Origin::Env(_) => 0,
-            };
-            section.keys.push((key, value.to_owned(), line));
-        }
+        None => section.keys.push((key, value.to_owned())),
     }
 }
 

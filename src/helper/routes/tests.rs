@@ -1,4 +1,5 @@
 use super::*;
+use std::path::PathBuf;
 
 const PATH: &str = "/etc/ecr.ini";
 const A: &str = "111122223333.dkr.ecr.us-east-1.amazonaws.com";
@@ -10,10 +11,7 @@ fn parsed(text: &str) -> Routes {
 }
 
 fn at(line: usize) -> Origin {
-    Origin::File {
-        path: PathBuf::from(PATH),
-        line,
-    }
+    format!("{PATH}:{line}")
 }
 
 fn messages(routes: &Routes) -> Vec<String> {
@@ -271,6 +269,25 @@ fn broken_or_ambiguous_rules_refuse_the_registry() {
         "/etc/ecr.ini:1: this alias has errors"
     );
     assert!(!r.answers("x.example.com"));
+    let r = parsed("[alias x.example.com]\nregistry = public.ecr.aws\n[alias X.example.com]\nregistry = public.ecr.aws\n");
+    assert_eq!(
+        r.resolve("x.example.com").unwrap_err().to_string(),
+        "/etc/ecr.ini:1: this alias is defined twice"
+    );
+    // Two sections for one account: both match, so the account's registries are refused.
+    let mut r = parse::parse(
+        "[account 111122223333]\nprofile = a\n[account 111122223333]\nprofile = b\n",
+        Path::new(PATH),
+    );
+    assert_eq!(
+        r.resolve(A).unwrap_err().to_string(),
+        format!("/etc/ecr.ini:1: {A} is matched by this rule and by /etc/ecr.ini:3")
+    );
+    r.check_duplicates();
+    assert_eq!(
+        messages(&r),
+        ["/etc/ecr.ini:3: configured again (first at /etc/ecr.ini:1)"]
+    );
 }
 
 #[test]
