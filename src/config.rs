@@ -165,6 +165,7 @@ impl Config {
         let var_os = |name: &str| vars.var_os(name);
         let home = var_os("HOME").map(PathBuf::from).or_else(passwd_home);
         let profile_env = var("AWS_PROFILE").or_else(|| var("AWS_DEFAULT_PROFILE"));
+        let ecr_config = var_os("AWS_ECR_CONFIG_FILE");
         Config {
             cache_disabled: vars.is_set("AWS_ECR_DISABLE_CACHE"),
             ignore_creds_storage: var_os("AWS_ECR_IGNORE_CREDS_STORAGE")
@@ -199,11 +200,11 @@ impl Config {
             ssl_cert_file: var_os("SSL_CERT_FILE").map(PathBuf::from),
             ssl_cert_dir: var_os("SSL_CERT_DIR"),
             cache_dir: vars.cache_dir(home.as_deref()),
-            ecr_config_file: match var_os("AWS_ECR_CONFIG_FILE") {
+            ecr_config_from_env: ecr_config.is_some(),
+            ecr_config_file: match ecr_config {
                 Some(path) => expand_tilde(Path::new(&path), home.as_deref()),
                 None => home.as_ref().map(|h| h.join(".ecr/config")),
             },
-            ecr_config_from_env: vars.is_set("AWS_ECR_CONFIG_FILE"),
             account_vars: vars.account_vars(),
             home,
         }

@@ -114,8 +114,9 @@ pub struct Helper {
     profile: OnceCell<Properties>,
     /// The identity the credential chain would use, computed locally at most once.
     identity: OnceCell<Identity>,
-    /// The registries configuration (D19), read once per call.
-    routes: Arc<routes::Routes>,
+    /// The registries configuration (D19), read once per call; empty in the copies that only
+    /// fetch (the worker, a rule's identity): they never resolve a request.
+    routes: routes::Routes,
     /// A role a rule of that configuration assumes on top of the identity.
     role: Option<routes::RoleSpec>,
 }
@@ -140,7 +141,7 @@ impl Helper {
             files: OnceCell::new(),
             profile: OnceCell::new(),
             identity: OnceCell::new(),
-            routes: Arc::new(routes),
+            routes,
             role: None,
         }
     }
@@ -154,7 +155,7 @@ impl Helper {
             files: self.files.clone(),
             profile: self.profile.clone(),
             identity: self.identity.clone(),
-            routes: Arc::clone(&self.routes),
+            routes: routes::Routes::default(),
             role: self.role.clone(),
         }
     }

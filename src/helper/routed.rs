@@ -68,7 +68,7 @@ impl Helper {
             files: self.files.clone(),
             profile: OnceCell::new(),
             identity: OnceCell::new(),
-            routes: Arc::clone(&self.routes),
+            routes: super::routes::Routes::default(),
             role: id.role.clone(),
         }
     }

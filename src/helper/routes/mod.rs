@@ -298,9 +298,9 @@ pub fn private_host(account: &str, region: &str) -> String {
 
 /// Reads and parses the file; a missing file is no configuration unless `required`.
 fn read(path: &Path, required: bool) -> Routes {
-    let whole: Origin = path.display().to_string();
+    // Formatted only on an error: the warm path with no file must stay cheap.
     let unusable = |message: String| {
-        let problem = Problem::new(&whole, message);
+        let problem = Problem::new(&path.display().to_string(), message);
         Routes {
             problems: vec![problem.clone()],
             unusable: Some(problem),
