@@ -330,3 +330,30 @@ fn the_gitlab_runner_example_configuration_is_clean() {
         assert_eq!(identity.role.unwrap().role_arn, role);
     }
 }
+
+/// `list` names the configured registries and aliases without a network call, also with the
+/// cache off (D13 prints `{}` only when nothing is configured), and adds each configured
+/// account's registry in the configured region.
+#[test]
+fn list_names_the_configuration_with_the_cache_off() {
+    let env = write_routes(
+        Env::new().with("AWS_ECR_DISABLE_CACHE", "1"),
+        &format!(
+            "[registry {HOST_A}]\nprofile = a\n[account 444455556666]\nprofile = b\n\
+             [alias registry.example.com]\nregistry = public.ecr.aws\n"
+        ),
+    );
+    let out = env.run(&["list"], b"");
+    let want =
+        format!("{{\"https://{HOST_A}\":\"AWS\",\"https://registry.example.com\":\"AWS\"}}\n");
+    assert_eq!((out.stdout_str(), out.code), (want, 0));
+    let out = env.with("AWS_REGION", "eu-west-1").run(&["list"], b"");
+    let want = format!(
+        "{{\"https://{HOST_A}\":\"AWS\",\"https://{HOST_B}\":\"AWS\",\"https://registry.example.com\":\"AWS\"}}\n"
+    );
+    assert_eq!((out.stdout_str(), out.code), (want, 0));
+    let out = Env::new()
+        .with("AWS_ECR_DISABLE_CACHE", "1")
+        .run(&["list"], b"");
+    assert_eq!((out.stdout_str().as_str(), out.code), ("{}\n", 0));
+}
