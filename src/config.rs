@@ -52,6 +52,14 @@ pub struct Config {
     pub aws_ca_bundle: Option<PathBuf>,
     pub ssl_cert_file: Option<PathBuf>,
     pub ssl_cert_dir: Option<OsString>,
+    /// The registries configuration (issue 16): `AWS_ECR_CONFIG_FILE` (`~` expanded), else
+    /// `~/.ecr/config`; `None` without a home to put it in.
+    pub ecr_config_file: Option<PathBuf>,
+    /// Whether `AWS_ECR_CONFIG_FILE` named it (a missing file is then an error).
+    pub ecr_config_from_env: bool,
+    /// `AWS_PROFILE_<account>` and `AWS_ROLE_ARN_<account>` (a 12-digit account), name and
+    /// value, in name order.
+    pub account_vars: Vec<(String, String)>,
 }
 
 /// The variables the helper reads, taken from the environment in one pass (each
@@ -122,6 +130,23 @@ impl Vars {
         })
     }
 
+    /// The variables `AWS_PROFILE_<12 digits>` and `AWS_ROLE_ARN_<12 digits>` (UTF-8 values).
+    fn account_vars(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (k, v) in &self.0 {
+            let (Some(k), Some(v)) = (k.to_str(), v.to_str()) else {
+                continue;
+            };
+            let account = k
+                .strip_prefix("AWS_PROFILE_")
+                .or_else(|| k.strip_prefix("AWS_ROLE_ARN_"));
+            if account.is_some_and(|a| a.len() == 12 && a.bytes().all(|c| c.is_ascii_digit())) {
+                out.push((k.to_owned(), v.to_owned()));
+            }
+        }
+        out
+    }
+
     /// Whether container credentials are configured (relative or full URI).
     fn container_credentials(&self) -> bool {
         self.is_set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
@@ -140,6 +165,7 @@ impl Config {
         let var_os = |name: &str| vars.var_os(name);
         let home = var_os("HOME").map(PathBuf::from).or_else(passwd_home);
         let profile_env = var("AWS_PROFILE").or_else(|| var("AWS_DEFAULT_PROFILE"));
+        let ecr_config = var_os("AWS_ECR_CONFIG_FILE");
         Config {
             cache_disabled: vars.is_set("AWS_ECR_DISABLE_CACHE"),
             ignore_creds_storage: var_os("AWS_ECR_IGNORE_CREDS_STORAGE")
@@ -174,6 +200,12 @@ impl Config {
             ssl_cert_file: var_os("SSL_CERT_FILE").map(PathBuf::from),
             ssl_cert_dir: var_os("SSL_CERT_DIR"),
             cache_dir: vars.cache_dir(home.as_deref()),
+            ecr_config_from_env: ecr_config.is_some(),
+            ecr_config_file: match ecr_config {
+                Some(path) => expand_tilde(Path::new(&path), home.as_deref()),
+                None => home.as_ref().map(|h| h.join(".ecr/config")),
+            },
+            account_vars: vars.account_vars(),
             home,
         }
     }
@@ -270,6 +302,30 @@ mod tests {
         assert_eq!(c.cache_dir, Some(PathBuf::from("/h/c")));
         assert!(!c.ignore_creds_storage && !c.cache_disabled && c.env_keys.is_none());
         assert_eq!(c.profile, "default");
+        assert_eq!(c.ecr_config_file, Some(PathBuf::from("/h/.ecr/config")));
+        assert!(!c.ecr_config_from_env && c.account_vars.is_empty());
+    }
+
+    #[test]
+    fn registries_configuration_and_account_shortcuts() {
+        let c = env(&[
+            ("HOME", "/h"),
+            ("AWS_ECR_CONFIG_FILE", "~/ecr.ini"),
+            (
+                "AWS_ROLE_ARN_111122223333",
+                "arn:aws:iam::111122223333:role/r",
+            ),
+            ("AWS_PROFILE_111122223333", "prod"),
+            ("AWS_PROFILE_1234", "short"),
+            ("AWS_PROFILE_11112222333x", "letter"),
+        ]);
+        assert_eq!(c.ecr_config_file, Some(PathBuf::from("/h/ecr.ini")));
+        assert!(c.ecr_config_from_env);
+        let names: Vec<&str> = c.account_vars.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            ["AWS_PROFILE_111122223333", "AWS_ROLE_ARN_111122223333"]
+        );
     }
 
     #[test]

@@ -276,17 +276,13 @@ async fn own_role(
     }
     let sdk = defaults().load().await;
     let source = role_source(profile, process, &sdk, defaults).await?;
-    let mut builder = AssumeRoleProvider::builder(role_arn.clone()).configure(&sdk);
-    if let Some(seconds) = seconds {
-        builder = builder.session_length(Duration::from_secs(seconds));
-    }
-    if let Some(id) = profile.get("external_id") {
-        builder = builder.external_id(id.clone());
-    }
-    if let Some(name) = profile.get("role_session_name") {
-        builder = builder.session_name(name.clone());
-    }
-    Some(builder.build_from_provider(source).await)
+    let role = crate::aws::assume::RoleSpec {
+        role_arn: role_arn.clone(),
+        external_id: profile.get("external_id").cloned(),
+        session_name: profile.get("role_session_name").cloned(),
+        duration_seconds: seconds,
+    };
+    Some(crate::aws::assume::provider(&sdk, &role, source).await)
 }
 
 /// The credentials a role of [`own_role`] is assumed with: the source profile's

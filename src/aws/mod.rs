@@ -3,6 +3,7 @@
 //! the HTTP client with Go's proxy rules, TLS roots, the shared config files and
 //! `credential_process`.
 
+pub mod assume;
 pub mod client;
 pub mod factory;
 pub mod http;

@@ -83,31 +83,55 @@ fn header_matches(header: &str, profile: &str, is_config: bool) -> bool {
 
 fn merge_section(props: &mut Properties, text: &str, profile: &str, is_config: bool) {
     let mut inside = false;
-    for raw in text.lines() {
-        let line = raw.trim_end();
-        let trimmed = line.trim_start();
-        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
-            continue;
-        }
-        if trimmed.starts_with('[') {
-            inside = trimmed
-                .strip_prefix('[')
-                .and_then(|h| h.split_once(']'))
-                .is_some_and(|(h, _)| header_matches(h, profile, is_config));
-            continue;
-        }
-        if !inside || line.starts_with([' ', '\t']) {
-            // Continuation lines (sub-properties such as `s3 =\n  x = y`) are not needed here.
-            continue;
-        }
-        if let Some((key, value)) = trimmed.split_once('=') {
-            let key = key.trim().to_ascii_lowercase();
-            let value = strip_inline_comment(value.trim()).to_owned();
-            if !key.is_empty() {
-                props.insert(key, value);
+    for (_, token) in tokens(text) {
+        match token {
+            Token::Header(header) => {
+                inside = header.is_some_and(|h| header_matches(h, profile, is_config));
             }
+            // Continuation lines (sub-properties such as `s3 =\n  x = y`) are not needed here.
+            Token::Property(key, value) if inside && !key.is_empty() => {
+                props.insert(key.to_ascii_lowercase(), value.to_owned());
+            }
+            _ => {}
         }
     }
+}
+
+/// One meaningful line of an INI-style file, read as the shared files are (also the reader
+/// of the registries configuration, `crate::helper::routes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Token<'a> {
+    /// `[...]`: the text between the brackets, untrimmed; `None` for a `[` without `]`.
+    Header(Option<&'a str>),
+    /// `key = value` at the start of a line: the key trimmed (case kept), the value trimmed and
+    /// cut at an inline ` #` or ` ;` comment.
+    Property(&'a str, &'a str),
+    /// An indented line that is no header (a sub-property).
+    Continuation(&'a str),
+    /// A line with no `=`, at the start of a line.
+    Other(&'a str),
+}
+
+/// The tokens of `text` with their 1-based line numbers; blank and comment (`#`, `;`) lines
+/// are skipped.
+pub fn tokens(text: &str) -> impl Iterator<Item = (usize, Token<'_>)> {
+    text.lines().enumerate().filter_map(|(i, raw)| {
+        let line = raw.trim_end();
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with(['#', ';']) {
+            return None;
+        }
+        let token = if let Some(header) = trimmed.strip_prefix('[') {
+            Token::Header(header.split_once(']').map(|(h, _)| h))
+        } else if line.starts_with([' ', '\t']) {
+            Token::Continuation(trimmed)
+        } else if let Some((key, value)) = trimmed.split_once('=') {
+            Token::Property(key.trim(), strip_inline_comment(value.trim()))
+        } else {
+            Token::Other(trimmed)
+        };
+        Some((i + 1, token))
+    })
 }
 
 /// ` #...` and ` ;...` end a value.
@@ -175,6 +199,23 @@ mod tests {
         assert_eq!(p["aws_access_key_id"], "AKIDDEV");
         assert_eq!(p["aws_secret_access_key"], "s;x");
         assert!(!p.contains_key("nested"));
+    }
+
+    #[test]
+    fn tokens_with_line_numbers() {
+        let text = "# c\n[a b]\nk = v ;x\n  sub = 1\n\nnoeq\n[broken\n=x\n";
+        let got: Vec<_> = tokens(text).collect();
+        assert_eq!(
+            got,
+            [
+                (2, Token::Header(Some("a b"))),
+                (3, Token::Property("k", "v")),
+                (4, Token::Continuation("sub = 1")),
+                (6, Token::Other("noeq")),
+                (7, Token::Header(None)),
+                (8, Token::Property("", "x")),
+            ]
+        );
     }
 
     #[test]

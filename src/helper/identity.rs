@@ -362,6 +362,27 @@ pub fn federated(role_arn: &str, session_name: &str, token: &Secret<String>) -> 
     sources::web_identity(role_arn, Some(&session_name), token.expose().as_bytes())
 }
 
+/// The `profile` of an [`Identity::AssumeRole`] that a rule of the registries configuration
+/// assumes (issue 16): no profile of the shared files has this name (it has a space and
+/// brackets), so such a role never shares a key with a profile's.
+pub const CONFIGURED_ROLE: &str = "[ecr-login registries configuration]";
+
+/// `role` assumed on top of `source` (a rule of the registries configuration); an unknown
+/// source stays unknown.
+pub fn assumed(role: &crate::aws::assume::RoleSpec, source: Identity) -> Identity {
+    if let Identity::Unknown(_) = source {
+        return source;
+    }
+    Identity::AssumeRole {
+        profile: CONFIGURED_ROLE.to_owned(),
+        role_arn: role.role_arn.clone(),
+        external_id: role.external_id.clone(),
+        session_name: role.session_name.clone(),
+        duration_seconds: role.duration_seconds,
+        source: Box::new(source),
+    }
+}
+
 /// The identity the credential chain would use (see the module documentation).
 pub fn resolve(inputs: &Inputs, files: &SharedFiles) -> Identity {
     if let Some(akid) = &inputs.env_akid {

@@ -1,7 +1,9 @@
 //! The ECR helper (SPEC §5, §6, §8): implements [`CredentialHelper`] for the front ends.
 //!
 //! The way of one `get`:
-//! 1. parse the host ([`registry::parse`]; not ECR: not-found, no I/O);
+//! 1. resolve the request ([`routed`]): a configured alias gives its registry, else the host
+//!    is parsed ([`crate::registry::parse`]; not ECR: not-found, no I/O); a rule of the
+//!    registries configuration ([`routes`], D19) names the identity that serves it;
 //! 2. compute the identity locally ([`identity`]); when it has a key (static keys: Go's key;
 //!    roles, web identity, SSO, container, `credential_process`: an `id1.` key, D17; an
 //!    instance role: Go's key of the access key id its memo remembers, [`instance`]) and its
@@ -24,6 +26,8 @@ pub mod identity;
 mod instance;
 mod pod;
 mod prime;
+mod routed;
+pub mod routes;
 pub(crate) mod runtime;
 mod session;
 mod single_flight;
@@ -34,7 +38,7 @@ use crate::cache::Cache;
 use crate::config::Config;
 use crate::go::time::GoTime;
 use crate::log;
-use crate::registry::{self, Registry};
+use crate::registry::Registry;
 use crate::serve::{Answer, CredentialHelper, Federated, NotImplemented};
 use cached::{Owner, Slot};
 use identity::Identity;
@@ -61,8 +65,17 @@ impl<'a> EcrHelper<'a> {
         Helper::new(self.cfg, Instant::now() + self.cfg.timeout)
     }
 
-    /// Nothing is ever stored: Go's `not implemented`, unless `AWS_ECR_IGNORE_CREDS_STORAGE`.
-    fn storage(&self, verb: &str) -> Result<(), NotImplemented> {
+    /// Nothing is ever stored. For a host `get` answers (ECR, ECR Public, a configured alias)
+    /// that is success (D18); otherwise Go's `not implemented`, unless
+    /// `AWS_ECR_IGNORE_CREDS_STORAGE`.
+    fn storage(&self, verb: &str, server_url: &str) -> Result<(), NotImplemented> {
+        if self.call().routes.answers(server_url) {
+            log::debug(
+                "Nothing to store: tokens are fetched when asked for",
+                &[("verb", verb), ("serverURL", &log::redact_url(server_url))],
+            );
+            return Ok(());
+        }
         log::warn(
             &format!("{verb} is not supported by the ECR credential helper; nothing was changed"),
             &[],
@@ -88,12 +101,12 @@ impl CredentialHelper for EcrHelper<'_> {
         self.call().list()
     }
 
-    fn store(&self, _server_url: &str) -> Result<(), NotImplemented> {
-        self.storage("store")
+    fn store(&self, server_url: &str) -> Result<(), NotImplemented> {
+        self.storage("store", server_url)
     }
 
-    fn erase(&self, _server_url: &str) -> Result<(), NotImplemented> {
-        self.storage("erase")
+    fn erase(&self, server_url: &str) -> Result<(), NotImplemented> {
+        self.storage("erase", server_url)
     }
 }
 
@@ -111,6 +124,11 @@ pub struct Helper {
     identity: OnceCell<Identity>,
     /// The kubelet pod this call is made as ([`pod`]), instead of the configured identity.
     pod: Option<Federated>,
+    /// The registries configuration (D19), read once per call; empty in the copies that only
+    /// fetch (the worker, a rule's identity): they never resolve a request.
+    routes: routes::Routes,
+    /// A role a rule of that configuration assumes on top of the identity.
+    role: Option<routes::RoleSpec>,
 }
 
 impl Helper {
@@ -119,6 +137,13 @@ impl Helper {
             (Some(dir), false) => Some(Cache::new(dir.clone())),
             _ => None,
         };
+        let routes = routes::Routes::load(cfg);
+        for problem in &routes.problems {
+            log::warn(
+                "Problem in the registries configuration",
+                &[("at", &problem.origin), ("problem", &problem.message)],
+            );
+        }
         Helper {
             cfg: Arc::new(cfg.clone()),
             cache,
@@ -127,6 +152,8 @@ impl Helper {
             profile: OnceCell::new(),
             identity: OnceCell::new(),
             pod: None,
+            routes,
+            role: None,
         }
     }
 
@@ -140,6 +167,8 @@ impl Helper {
             profile: self.profile.clone(),
             identity: self.identity.clone(),
             pod: self.pod.clone(),
+            routes: routes::Routes::default(),
+            role: self.role.clone(),
         }
     }
 
@@ -155,8 +184,13 @@ impl Helper {
 
     fn identity(&self) -> &Identity {
         self.identity.get_or_init(|| {
-            self.pod_identity()
-                .unwrap_or_else(|| identity::resolve_config(&self.cfg, || self.files()))
+            self.pod_identity().unwrap_or_else(|| {
+                let id = identity::resolve_config(&self.cfg, || self.files());
+                match &self.role {
+                    Some(role) => identity::assumed(role, id),
+                    None => id,
+                }
+            })
         })
     }
 
@@ -206,15 +240,8 @@ impl Helper {
             .max(Duration::from_millis(1))
     }
 
-    /// Credentials for `server_url`, or `None` for the not-found answer.
-    pub fn get(&self, server_url: &str) -> Option<Answer> {
-        let Some(registry) = registry::parse(server_url) else {
-            log::info(
-                "docker-credential-ecr-login can only be used with Amazon Elastic Container Registry.",
-                &[("serverURL", &log::redact_url(server_url))],
-            );
-            return None;
-        };
+    /// Credentials for `registry`, which `server_url` names, or `None` for the not-found answer.
+    fn get_registry(&self, server_url: &str, registry: Registry) -> Option<Answer> {
         log::debug(
             "Retrieving credentials",
             &[

@@ -12,8 +12,8 @@ use crate::token;
 use std::collections::BTreeMap;
 
 impl Helper {
-    /// The `list` answer: every cached endpoint and its username, after priming the cache.
-    pub fn list(&self) -> BTreeMap<String, String> {
+    /// Every cached endpoint and its username, after priming the cache.
+    pub(super) fn list_cached(&self) -> BTreeMap<String, String> {
         let Some(cache) = &self.cache else {
             // D13: no cache, nothing to list and no priming.
             return BTreeMap::new();
@@ -62,7 +62,7 @@ impl Helper {
     }
 
     /// `AWS_REGION`/`AWS_DEFAULT_REGION`, else the profile's non-empty `region`.
-    fn configured_region(&self) -> Option<String> {
+    pub(super) fn configured_region(&self) -> Option<String> {
         self.cfg.env_region.clone().or_else(|| {
             self.profile()
                 .get("region")

@@ -41,10 +41,19 @@ impl Helper {
         .await
         .map_err(SessionError::Config)?;
         let creds = match self.pod_credentials(&sdk).await {
-            Some(pod) => pod,
-            None => factory::credentials(&self.cfg, self.profile(), &sdk).await,
-        }
-        .map_err(SessionError::Credentials)?;
+            Some(pod) => pod.map_err(SessionError::Credentials)?,
+            None => {
+                let creds = factory::credentials(&self.cfg, self.profile(), &sdk)
+                    .await
+                    .map_err(SessionError::Credentials)?;
+                match &self.role {
+                    Some(role) => crate::aws::assume::assume(&sdk, role, creds)
+                        .await
+                        .map_err(SessionError::Credentials)?,
+                    None => creds,
+                }
+            }
+        };
         let akid = creds.access_key_id().to_owned();
         Ok(Session { sdk, creds, akid })
     }

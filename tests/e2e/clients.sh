@@ -45,17 +45,19 @@
 # Clients (each a table row; a client that is not installed is a loud SKIP):
 #   helper (direct)  the SPEC 11 request shapes: host, host:443, https://host, https://host/v2/,
 #                    host/repo; fast exact not-found for other registries; `list` with a stdin
-#                    that never closes; store/erase with and without AWS_ECR_IGNORE_CREDS_STORAGE
+#                    that never closes; store/erase: silent for the ECR host (D18), `not
+#                    implemented` for another host unless AWS_ECR_IGNORE_CREDS_STORAGE
 #   skopeo           inspect and copy to dir: through credHelpers in an --authfile, host:443, an
 #                    unrelated credHelpers entry, registries.conf credential-helpers for every
 #                    registry (not-found never aborts; skopeo 1.9.3 needs --registries-conf, it
-#                    ignores CONTAINERS_REGISTRIES_CONF), a negative control (no helper: refused)
+#                    ignores CONTAINERS_REGISTRIES_CONF), a negative control (no helper: refused),
+#                    an alias (AWS_ECR_CONFIG_FILE `[alias NAME]`, D19) of the registry: its token
+#                    under another name (the alias resolves only in skopeo's namespace)
 #   docker CLI       every docker CLI found on PATH (e.g. a static upstream one and Debian's
 #                    docker.io), with credHelpers and with credsStore: manifest inspect (host,
-#                    host:443, other registry), login HOST (get, then store -> `not implemented`),
-#                    login https://HOST and HOST:443 with AWS_ECR_IGNORE_CREDS_STORAGE=true
-#                    (success), login -u --password-stdin (the store error text), logout (erase
-#                    failures ignored), pull, legacy `docker build` (credsStore: list + get), and
+#                    host:443, other registry), login HOST, https://HOST and HOST:443 (get, then
+#                    store succeeds for ECR hosts, D18: Login Succeeded), login -u
+#                    --password-stdin (store succeeds), logout (erase), pull, legacy `docker build` (credsStore: list + get), and
 #                    a BuildKit build (SKIPs when the CLI lacks buildx, or the engine's BuildKit
 #                    cannot trust the per-run test CA: it reads certs.d only at engine start)
 #   docker engine    pull through the daemon (the CLI passes the helper's answer), host:443, the
@@ -83,6 +85,7 @@ readonly ROOT
 readonly ACCOUNT=123456789012
 readonly REG_HOST=$ACCOUNT.dkr.ecr.us-east-1.amazonaws.com
 readonly OTHER_HOST=registry.e2e-clients.test
+readonly ALIAS_HOST=ecr-alias.e2e-clients.test
 readonly REG_USER=AWS
 readonly REG_PASS=$ACCOUNT-auth-token
 readonly REPO=e2e/tiny
@@ -480,7 +483,7 @@ print(d["ecr"] + d["ecr-public"])' "$MOTO_URL"
 
 # ------------------------------------------------------------------------------ CA, registries
 T0=$(now_ms)
-"$ROOT/tests/support/gen-test-ca.sh" "$W/ca" "$REG_HOST" "$OTHER_HOST" >/dev/null
+"$ROOT/tests/support/gen-test-ca.sh" "$W/ca" "$REG_HOST" "$OTHER_HOST" "$ALIAS_HOST" >/dev/null
 cp "$W/ca/ca.pem" "$W/certs/ca.crt"
 htpasswd -Bbn "$REG_USER" "$REG_PASS" >"$W/htpasswd" 2>/dev/null
 
@@ -537,9 +540,9 @@ say "registries: $REG_HOST = $REG_IP:443 (htpasswd), $OTHER_HOST = $OTHER_IP:443
 
 # The hosts file for private namespaces (skopeo, the namespace sanity check): ours, then the
 # machine's lines except those naming our hosts (whatever address they give).
-NAMES_RE="[[:space:]](${REG_HOST//./\\.}|${OTHER_HOST//./\\.})([[:space:]]|#|\$)"
+NAMES_RE="[[:space:]](${REG_HOST//./\\.}|${OTHER_HOST//./\\.}|${ALIAS_HOST//./\\.})([[:space:]]|#|\$)"
 {
-    printf '%s %s\n%s %s\n' "$REG_IP" "$REG_HOST" "$OTHER_IP" "$OTHER_HOST"
+    printf '%s %s\n%s %s\n%s %s\n' "$REG_IP" "$REG_HOST" "$OTHER_IP" "$OTHER_HOST" "$REG_IP" "$ALIAS_HOST"
     grep -vE "$NAMES_RE" /etc/hosts || true
 } >"$W/hosts"
 HOSTS_SUM_START=$(hosts_sum)
@@ -682,13 +685,13 @@ assert list(d) == sorted(d), "keys not sorted"
 EOF2
 }
 
-t_storage() { # verb ignore(0|1) input
+t_storage() { # verb ignore(0|1) want(ok|refused) input
     use_cache direct-storage
     local rc=0
     if [ "$2" = 1 ]; then export AWS_ECR_IGNORE_CREDS_STORAGE=true; fi
-    printf '%s' "$3" | tmo docker-credential-ecr-login "$1" >"$W/out.$CHECK_SEQ" 2>&1 || rc=$?
+    printf '%s' "$4" | tmo docker-credential-ecr-login "$1" >"$W/out.$CHECK_SEQ" 2>&1 || rc=$?
     echo "exit $rc; output: $(cat "$W/out.$CHECK_SEQ")"
-    if [ "$2" = 1 ]; then
+    if [ "$3" = ok ]; then
         if [ "$rc" -ne 0 ] || [ -s "$W/out.$CHECK_SEQ" ]; then fail "want exit 0 and no output"; fi
     else
         if [ "$rc" -ne 1 ] || [ "$(cat "$W/out.$CHECK_SEQ")" != "not implemented" ]; then
@@ -707,11 +710,14 @@ row_direct() {
     check "get '$OTHER_HOST' -> exact not-found, fast" t_not_found "$OTHER_HOST"
     check "get 'https://index.docker.io/v1/' (credsStore) -> exact not-found" t_not_found "https://index.docker.io/v1/"
     check "list with a stdin that never closes" t_list_open_stdin
-    check "store -> 'not implemented', exit 1" t_storage store 0 \
+    check "store $REG_HOST -> silent, exit 0 (D18)" t_storage store 0 ok \
         "{\"ServerURL\":\"$REG_HOST\",\"Username\":\"AWS\",\"Secret\":\"x\"}"$'\n'
-    check "store with AWS_ECR_IGNORE_CREDS_STORAGE=true -> silent, exit 0" t_storage store 1 \
-        "{\"ServerURL\":\"$REG_HOST\",\"Username\":\"AWS\",\"Secret\":\"x\"}"$'\n'
-    check "erase -> 'not implemented', exit 1" t_storage erase 0 "$REG_HOST"
+    check "store $OTHER_HOST -> 'not implemented', exit 1" t_storage store 0 refused \
+        "{\"ServerURL\":\"$OTHER_HOST\",\"Username\":\"AWS\",\"Secret\":\"x\"}"$'\n'
+    check "store $OTHER_HOST with AWS_ECR_IGNORE_CREDS_STORAGE=true -> silent, exit 0" t_storage store 1 ok \
+        "{\"ServerURL\":\"$OTHER_HOST\",\"Username\":\"AWS\",\"Secret\":\"x\"}"$'\n'
+    check "erase $REG_HOST -> silent, exit 0 (D18)" t_storage erase 0 ok "$REG_HOST"
+    check "erase $OTHER_HOST -> 'not implemented', exit 1" t_storage erase 0 refused "$OTHER_HOST"
     row_end
 }
 
@@ -800,6 +806,21 @@ t_skopeo_global_helpers() { # registries.conf credential-helpers = ["ecr-login"]
     expect_log "$OTHER_HOST"
 }
 
+t_skopeo_alias() { # an alias of the registry (D19): its token, asked for under the alias
+    use_cache sk-alias
+    local auth="$W/auth.$CHECK_SEQ.json" before
+    export AWS_ECR_CONFIG_FILE="$W/ecr-config.$CHECK_SEQ"
+    printf '[alias %s]\nregistry = %s\n' "$ALIAS_HOST" "$REG_HOST" >"$AWS_ECR_CONFIG_FILE"
+    cat "$AWS_ECR_CONFIG_FILE"
+    write_authfile "$auth" "$ALIAS_HOST"
+    before=$(moto_calls)
+    ns_run "${SKOPEO[@]}" inspect --authfile "$auth" --cert-dir "$W/certs" \
+        "docker://$ALIAS_HOST/$REPO:$TAG" >"$W/out.$CHECK_SEQ"
+    expect_in "$W/out.$CHECK_SEQ" "\"Digest\": \"$MANIFEST_DIGEST\"" "skopeo inspect"
+    expect_api_calls "$before"
+    expect_log "Alias.*alias=\"?$ALIAS_HOST\"?( |$)"
+}
+
 row_skopeo() {
     row_begin skopeo "$SKOPEO_VERSION" \
         "get via inspect, copy (credHelpers; host, host:443; global credential-helpers)"
@@ -812,6 +833,7 @@ row_skopeo() {
     check "inspect $OTHER_HOST via a credHelpers entry: not-found -> anonymous" t_skopeo_other
     check "registries.conf credential-helpers=[ecr-login]: other registry anonymous, ECR authed" \
         t_skopeo_global_helpers
+    check "inspect docker://$ALIAS_HOST/... (an alias of $REG_HOST in AWS_ECR_CONFIG_FILE)" t_skopeo_alias
     row_end
 }
 
@@ -939,20 +961,9 @@ t_login() { # cli mode server ignore(0|1)
     echo "exit $rc"
     expect_api_calls "$before"
     expect_log "serverURL=\"?(https://)?${3#https://}\"?( |$)"
-    if [ "$4" = 1 ]; then
-        [ "$rc" -eq 0 ] || fail "login failed with AWS_ECR_IGNORE_CREDS_STORAGE=true"
-        expect_in "$W/out.$CHECK_SEQ" 'Login Succeeded' "docker login"
-    else
-        [ "$rc" -ne 0 ] || fail "login succeeded although store is not implemented"
-        # CLI 20.10 prints the store error (SPEC 7); CLI 28.2.2 falls back to an interactive
-        # prompt after the failed store and, with no TTY, prints only that.
-        expect_in "$W/out.$CHECK_SEQ" \
-            'Error saving credentials.*not implemented|Cannot perform an interactive login from a non TTY device' \
-            "docker login"
-        if grep -q 'non TTY' "$W/out.$CHECK_SEQ"; then
-            note "login: this CLI hides the store error ('not implemented') behind 'Cannot perform an interactive login from a non TTY device'"
-        fi
-    fi
+    # store succeeds for ECR hosts (D18), with or without AWS_ECR_IGNORE_CREDS_STORAGE.
+    [ "$rc" -eq 0 ] || fail "login failed (store must succeed for an ECR host)"
+    expect_in "$W/out.$CHECK_SEQ" 'Login Succeeded' "docker login"
     if grep -q 'stored unencrypted' "$W/out.$CHECK_SEQ"; then
         # credHelpers keys are bare hosts; this CLI picks the store for the address as typed.
         note "login $3: this CLI got the credentials from the helper but stored them in config.json (no credHelpers entry for '$3')"
@@ -972,8 +983,8 @@ t_login_stdin() { # cli mode
     run "$1" login -u "$REG_USER" --password-stdin "$REG_HOST" <"$W/pw.$CHECK_SEQ" >"$W/out.$CHECK_SEQ" 2>&1 || rc=$?
     cat "$W/out.$CHECK_SEQ"
     echo "exit $rc"
-    [ "$rc" -ne 0 ] || fail "login succeeded although store is not implemented"
-    expect_in "$W/out.$CHECK_SEQ" 'Error saving credentials: .*not implemented' "docker login"
+    [ "$rc" -eq 0 ] || fail "login failed (store must succeed for an ECR host, D18)"
+    expect_in "$W/out.$CHECK_SEQ" 'Login Succeeded' "docker login"
     expect_log 'store'
 }
 
@@ -1124,14 +1135,14 @@ row_docker_cli() { # index mode
         check "DOCKER_AUTH_CONFIG={credHelpers}: no credentials from it (>= 28.3: 'unknown field'); a config file still works" \
             t_env_auth_config "$cli" "$ver"
     fi
-    check "login $REG_HOST: get, then store -> 'not implemented' error" t_login "$cli" "$mode" "$REG_HOST" 0
+    check "login $REG_HOST: get, then store succeeds (D18) -> Login Succeeded" t_login "$cli" "$mode" "$REG_HOST" 0
     check "login https://$REG_HOST, AWS_ECR_IGNORE_CREDS_STORAGE=true -> Login Succeeded" \
         t_login "$cli" "$mode" "https://$REG_HOST" 1
     check "login $REG_HOST:443, AWS_ECR_IGNORE_CREDS_STORAGE=true -> Login Succeeded" \
         t_login "$cli" "$mode" "$REG_HOST:443" 1
-    check "login -u AWS --password-stdin $REG_HOST -> 'Error saving credentials: ... not implemented'" \
+    check "login -u AWS --password-stdin $REG_HOST -> store succeeds (D18), Login Succeeded" \
         t_login_stdin "$cli" "$mode"
-    check "logout $REG_HOST: erase fails, ignored, exit 0" t_logout "$cli" "$mode" 0
+    check "logout $REG_HOST: erase succeeds (D18), exit 0" t_logout "$cli" "$mode" 0
     check "logout $REG_HOST, AWS_ECR_IGNORE_CREDS_STORAGE=true" t_logout "$cli" "$mode" 1
     check "pull $IMG_REG, then rm" t_pull "$cli" "$mode" "$IMG_REG"
     check "legacy build FROM $IMG_REG (DOCKER_BUILDKIT=0)" t_build_legacy "$cli" "$mode"

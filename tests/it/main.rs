@@ -20,4 +20,5 @@ mod identity_cache;
 mod identity_instance;
 mod identity_principal;
 mod kubelet;
+mod registries;
 mod server_smoke;
