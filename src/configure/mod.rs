@@ -14,6 +14,7 @@ mod edit;
 pub mod paths;
 
 use crate::config::Config;
+use crate::helper::routes::Routes;
 use paths::HELPER;
 use std::ffi::OsString;
 use std::io::Write;
@@ -47,7 +48,8 @@ struct Options {
     keys: Vec<String>,
 }
 
-fn options(args: &[OsString]) -> Result<Options, String> {
+/// `args` checked: every registry an ECR host or an alias of the registries configuration (D19).
+fn options(args: &[OsString], routes: &Routes) -> Result<Options, String> {
     let mut o = Options::default();
     for a in args {
         match a.to_str() {
@@ -56,8 +58,10 @@ fn options(args: &[OsString]) -> Result<Options, String> {
             Some("--containers") => o.containers = true,
             Some(r) if !r.starts_with('-') => {
                 let key = paths::docker_key(r);
-                if crate::registry::parse(key).is_none() {
-                    return Err(format!("{r} is not an ECR registry\n"));
+                if !matches!(routes.resolve(key), Ok(Some(_))) {
+                    return Err(format!(
+                        "{r} is not an ECR registry (nor a usable alias of the registries configuration)\n"
+                    ));
                 }
                 o.keys.push(key.to_owned());
             }
@@ -72,7 +76,7 @@ fn options(args: &[OsString]) -> Result<Options, String> {
 
 /// Runs the command with the arguments after `configure`; returns the exit code.
 pub fn main(cfg: &Config, args: &[OsString]) -> i32 {
-    let o = match options(args) {
+    let o = match options(args, &Routes::load(cfg)) {
         Ok(o) => o,
         Err(e) => return fail(&e),
     };

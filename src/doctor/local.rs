@@ -6,6 +6,7 @@ use super::report::Check;
 use crate::config::Config;
 use crate::configure::paths::EXECUTABLE;
 use crate::helper::identity::Identity;
+use crate::helper::routes::{Identity as RouteIdentity, Routes};
 use crate::registry::Registry;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -49,15 +50,69 @@ pub fn check_path() -> Check {
     Check::ok("PATH", detail)
 }
 
-/// Whether `key` names an ECR registry, and which.
-pub fn check_host(key: &str) -> (Check, Option<Registry>) {
-    let Some(registry) = crate::registry::parse(key) else {
-        let fix = "name a registry <account>.dkr.ecr.<region>.amazonaws.com or public.ecr.aws; the helper answers not-found for any other host";
-        return (
-            Check::fail("hostname", format!("{key} is not an ECR registry"), fix),
-            None,
-        );
+/// Whether `key` names an ECR registry (or an alias of one in the registries configuration,
+/// D19), which, and the identity a rule of that configuration gives it.
+pub fn check_host(key: &str, routes: &Routes) -> (Check, Option<Registry>) {
+    let target = match routes.resolve(key) {
+        Ok(Some(target)) => target,
+        Ok(None) => {
+            let fix = "name a registry <account>.dkr.ecr.<region>.amazonaws.com or public.ecr.aws, or an alias of the registries configuration; the helper answers not-found for any other host";
+            return (
+                Check::fail("hostname", format!("{key} is not an ECR registry"), fix),
+                None,
+            );
+        }
+        Err(problem) => {
+            let detail = format!("the registries configuration refuses {key}: {problem}");
+            let fix = "correct that line of the registries configuration (get answers not-found meanwhile)";
+            return (Check::fail("hostname", detail, fix), None);
+        }
     };
+    let Some(alias) = &target.alias else {
+        let (check, registry) = describe_host(key, target.registry);
+        return (with_rule(check, &target.identity), registry);
+    };
+    let host = registry_host(&target.registry);
+    let (check, registry) = describe_host(&host, target.registry);
+    let check = Check::ok(
+        "hostname",
+        format!("alias {alias} of {host}: {}", check.detail),
+    );
+    (with_rule(check, &target.identity), registry)
+}
+
+/// A rule's identity named in the hostname line.
+fn with_rule(mut check: Check, identity: &Option<(RouteIdentity, String)>) -> Check {
+    if let Some((id, origin)) = identity {
+        let profile = id.profile.as_deref().map(|p| format!(" profile {p}"));
+        let role = id.role.as_ref().map(|r| format!(" role {}", r.role_arn));
+        check.detail = format!(
+            "{}; identity from {origin}:{}{} (the real call below uses the default chain)",
+            check.detail,
+            profile.unwrap_or_default(),
+            role.unwrap_or_default()
+        );
+    }
+    check
+}
+
+/// The hostname an alias stands for.
+fn registry_host(registry: &Registry) -> String {
+    match registry {
+        Registry::Private {
+            account,
+            region,
+            fips,
+        } => format!(
+            "{account}.dkr.ecr{}.{region}.amazonaws.com",
+            if *fips { "-fips" } else { "" }
+        ),
+        Registry::Public { host } => host.clone(),
+    }
+}
+
+/// The hostname line for a registry.
+fn describe_host(key: &str, registry: Registry) -> (Check, Option<Registry>) {
     let detail = match &registry {
         Registry::Private {
             account,

@@ -22,6 +22,7 @@ mod watch;
 use crate::aws::profile::SharedFiles;
 use crate::config::Config;
 use crate::helper::identity::{self, Identity};
+use crate::helper::routes::{self, Routes};
 use crate::registry::Registry;
 use report::{Check, Report};
 use std::ffi::OsString;
@@ -56,8 +57,8 @@ struct Target {
 }
 
 impl Target {
-    fn new(files: &[routing::ClientFile], key: &str) -> Target {
-        let (host, registry) = local::check_host(key);
+    fn new(files: &[routing::ClientFile], routes: &Routes, key: &str) -> Target {
+        let (host, registry) = local::check_host(key, routes);
         let mut checks = routing::check_route(files, key);
         checks.push(host);
         Target {
@@ -86,7 +87,12 @@ pub fn run(cfg: &Config, registries: &[String]) -> Report {
         let detail = "none given and no credHelpers entry names ecr-login".to_owned();
         checks.push(Check::fail("registries", detail, fix));
     }
-    let targets: Vec<Target> = keys.iter().map(|k| Target::new(&files, k)).collect();
+    checks.push(check_routes(cfg));
+    let routes = Routes::load(cfg);
+    let targets: Vec<Target> = keys
+        .iter()
+        .map(|k| Target::new(&files, &routes, k))
+        .collect();
     let (remotes, imds) = network(cfg, &targets, crate::aws::imds::endpoint(&profile));
     let from_imds = matches!(id, Identity::Instance { .. });
     checks.push(imds::check(imds.0.as_deref(), &imds.1, from_imds));
@@ -106,6 +112,25 @@ pub fn run(cfg: &Config, registries: &[String]) -> Report {
         checks.extend(list.into_iter().map(|c| c.about(&target.key)));
     }
     Report::new(checks)
+}
+
+/// The registries configuration (D19): absent, clean, or every problem with its file and line.
+fn check_routes(cfg: &Config) -> Check {
+    let problems = routes::problems(cfg);
+    let file = cfg
+        .ecr_config_file
+        .as_ref()
+        .map(|f| f.display().to_string());
+    if problems.is_empty() {
+        let detail = match file {
+            Some(f) if std::path::Path::new(&f).exists() => format!("{f}: no problem"),
+            _ => "none (every registry uses the default chain)".to_owned(),
+        };
+        return Check::ok("registries configuration", detail);
+    }
+    let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    let fix = "correct those lines (a registry a broken rule matches gets not-found)";
+    Check::fail("registries configuration", list.join("; "), fix)
 }
 
 /// Where the roots came from, naming the variables' values.

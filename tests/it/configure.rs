@@ -156,10 +156,26 @@ fn bad_arguments_and_files() {
     let (env, file) = setup(Some("[1]"));
     for (args, err) in [
         (&["configure"][..], "Usage: docker-credential-ecr-login configure [--dry-run] [--force] [--containers] REGISTRY...\n".to_owned()),
-        (&["configure", "registry.example.com"], "registry.example.com is not an ECR registry\n".to_owned()),
+        (&["configure", "registry.example.com"], "registry.example.com is not an ECR registry (nor a usable alias of the registries configuration)\n".to_owned()),
         (&["configure", HOST], format!("{}: not a JSON object\n", file.display())),
     ] {
         let out = env.run(args, b"");
         assert_eq!((out.code, out.stderr_str()), (1, err), "{out}");
     }
+}
+
+#[test]
+fn an_alias_of_the_registries_configuration_is_configured() {
+    let (env, file) = setup(None);
+    let routes = env.dir().join("ecr-config");
+    std::fs::write(
+        &routes,
+        format!("[alias registry.example.com]\nregistry = {HOST}\n"),
+    )
+    .unwrap();
+    let env = env.with("AWS_ECR_CONFIG_FILE", routes.to_str().unwrap());
+    let out = env.run(&["configure", "registry.example.com"], b"");
+    assert_eq!(out.code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(v["credHelpers"]["registry.example.com"], "ecr-login");
 }

@@ -97,6 +97,7 @@ fn healthy_setup_exact_output() {
     let want = [
         "✔ docker config: <dir>/docker/config.json",
         "✔ PATH: <dir>/bin/docker-credential-ecr-login",
+        "✔ registries configuration: none (every registry uses the default chain)",
         "- instance metadata: disabled (AWS_EC2_METADATA_DISABLED or the v1 fallback is off)",
         "✔ cache: <dir>/ecr (created 0700 on first use)",
         "✔ log: <dir>/ecr/log/ecr-login.log (level info, AWS_ECR_LOG_LEVEL)",
@@ -135,6 +136,7 @@ fn json_report_has_a_stable_shape() {
         [
             "docker config",
             "PATH",
+            "registries configuration",
             "instance metadata",
             "cache",
             "log",
@@ -639,4 +641,51 @@ fn endpoint_rules_refuse_the_region() {
 fn log_off() {
     let env = routed(Env::new()).with("AWS_ECR_LOG_LEVEL", "off");
     assert_line(&doctor(&env, &["registry.example.com"]), "log", "-", "off");
+}
+
+#[test]
+fn registries_configuration_aliases_and_problems() {
+    let server = require_server!();
+    let env = routed(Env::with_server(&server));
+    let file = env.dir().join("ecr-config");
+    let text = format!(
+        "[alias registry.example.com]\nregistry = {HOST}\n\n[registry {HOST}]\nprofile = other\nbogus = 1\n"
+    );
+    std::fs::write(&file, text).unwrap();
+    let env = env.with("AWS_ECR_CONFIG_FILE", file.to_str().unwrap());
+    let out = doctor(&env, &["registry.example.com", HOST]);
+    assert_eq!(out.code, 1, "{out}");
+    let at = format!("{}:6", file.display());
+    assert_line(&out, "registries configuration", "✘", &at);
+    assert_line(&out, "registries configuration", "✘", "bogus");
+    // the alias names its registry; the broken rule refuses the registry, as get would
+    assert_line(
+        &out,
+        "hostname",
+        "✘",
+        "the registries configuration refuses registry.example.com",
+    );
+
+    // a clean file: the alias is recognised and shows its registry and the rule's identity
+    std::fs::write(
+        &file,
+        format!(
+            "[alias registry.example.com]\nregistry = {HOST}\nrole_arn = arn:aws:iam::123456789012:role/pull\n"
+        ),
+    )
+    .unwrap();
+    let out = doctor(&env, &["registry.example.com"]);
+    assert_line(&out, "registries configuration", "✔", "no problem");
+    assert_line(
+        &out,
+        "hostname",
+        "✔",
+        &format!("alias registry.example.com of {HOST}: ECR, account 123456789012"),
+    );
+    assert_line(
+        &out,
+        "hostname",
+        "✔",
+        "role arn:aws:iam::123456789012:role/pull",
+    );
 }

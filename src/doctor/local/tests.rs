@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::helper::identity::Undetermined;
+use crate::helper::routes::Routes;
 
 #[test]
 fn masks_keep_the_last_four_characters() {
@@ -40,7 +41,10 @@ fn identities_are_named_without_secrets() {
 
 #[test]
 fn hostnames() {
-    let (c, r) = check_host("https://123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com/v2/");
+    let (c, r) = check_host(
+        "https://123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com/v2/",
+        &Routes::default(),
+    );
     assert_eq!(
         (c.status, c.detail.as_str()),
         (
@@ -49,12 +53,12 @@ fn hostnames() {
         )
     );
     assert!(r.is_some());
-    let (c, _) = check_host("ecr-public.aws.com");
+    let (c, _) = check_host("ecr-public.aws.com", &Routes::default());
     assert_eq!(
         c.detail,
         "ECR Public (ecr-public.aws.com), region us-east-1"
     );
-    let (c, r) = check_host("docker.io");
+    let (c, r) = check_host("docker.io", &Routes::default());
     assert_eq!(
         (c.detail.as_str(), r),
         ("docker.io is not an ECR registry", None)
