@@ -11,7 +11,7 @@
 //!   proxies, TLS roots, the shared config files, `credential_process`.
 //! - [`go`]: byte-exact Go compatibility (JSON strings, RFC 3339 times).
 //! - `doctor` and `configure` (feature `doctor`, default): the commands of those names (verbs Go
-//!   rejects as unknown actions, so no protocol verb changes).
+//!   rejects as unknown actions, so no protocol verb changes), chosen in [`commands`].
 //! - leaves: [`registry`], [`token`], [`secret`], [`config`], [`log`], [`fsutil`].
 //!
 //! `aws` and `helper` need the default feature `aws` (the SDK); the rest builds without it.
@@ -22,6 +22,8 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod cache;
+#[cfg(feature = "aws")]
+pub mod commands;
 pub mod config;
 #[cfg(feature = "doctor")]
 pub mod configure;

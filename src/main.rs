@@ -4,54 +4,25 @@
 //! once, and the front end serves the ECR helper. `doctor` and `configure` (feature `doctor`)
 //! are commands of their own: first arguments Go rejects as unknown actions (SPEC §1).
 
+use docker_credential_ecr_login::commands;
 use docker_credential_ecr_login::config::Config;
 use docker_credential_ecr_login::helper::EcrHelper;
 use docker_credential_ecr_login::log;
 use docker_credential_ecr_login::serve::Front;
 use std::ffi::OsString;
 
-/// `doctor` or `configure` as the first argument (not for the kubelet's front end).
-#[cfg(feature = "doctor")]
-fn command<'a>(front: &Front, args: &'a [OsString]) -> Option<&'a str> {
-    use docker_credential_ecr_login::{configure, doctor};
-    match args.first().and_then(|a| a.to_str()) {
-        Some(v @ (doctor::VERB | configure::VERB)) if *front != Front::Kubelet => Some(v),
-        _ => None,
-    }
-}
-
-#[cfg(feature = "doctor")]
-fn run_command(verb: &str, cfg: &Config, args: &[OsString]) -> i32 {
-    use docker_credential_ecr_login::{configure, doctor};
-    if verb == doctor::VERB {
-        doctor::main(cfg, &args[1..])
-    } else {
-        configure::main(cfg, &args[1..])
-    }
-}
-
-#[cfg(not(feature = "doctor"))]
-fn command<'a>(_: &Front, _: &'a [OsString]) -> Option<&'a str> {
-    None
-}
-
-#[cfg(not(feature = "doctor"))]
-fn run_command(_: &str, _: &Config, _: &[OsString]) -> i32 {
-    1
-}
-
 fn main() {
     let mut argv = std::env::args_os();
     let argv0 = argv.next();
     let args: Vec<OsString> = argv.collect();
     let front = Front::from_argv(argv0.as_ref(), &args);
-    let ours = command(&front, &args);
+    let ours = commands::select(&front, &args);
     let code = match front.static_answer().filter(|_| ours.is_none()) {
         Some(outcome) => outcome.write(),
         None => {
             let cfg = Config::from_env();
             match ours {
-                Some(verb) => run_command(verb, &cfg, &args),
+                Some(verb) => commands::run(verb, &cfg, &args),
                 None => {
                     log::init(cfg.log_level, cfg.cache_dir.clone());
                     front
