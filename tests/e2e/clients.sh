@@ -19,21 +19,21 @@
 #   * a tiny image (one file; an OCI layout built here by hand), pushed with
 #     skopeo copy --dest-creds (the helper is not involved in the push).
 #
-# Name resolution never leaves the machine, and whatever /etc/hosts already says about the two
-# names (nothing, or another address) neither breaks a run nor is lost by it:
+# Name resolution never leaves the machine, and whatever /etc/hosts already says about the three
+# names (the registry, the other registry, the alias) (nothing, or another address) neither breaks a run nor is lost by it:
 #   * skopeo runs in private mount namespaces (unshare -m) with a hosts file bind-mounted over
-#     /etc/hosts: our two lines, then the machine's file minus any line naming our two hosts.
+#     /etc/hosts: our lines, then the machine's file minus any line naming our hosts.
 #     Nothing global changes, and each mount dies with its namespace.
 #   * DinD job containers get the names with --add-host.
 #   * The Docker engine runs outside our namespaces and resolves registry names through the
-#     machine's /etc/hosts. For the docker phases ONLY, this script puts two lines tagged
+#     machine's /etc/hosts. For the docker phases ONLY, this script puts three lines tagged
 #     "# ecr-login e2e-clients.sh <pid>" at the TOP of /etc/hosts (the file is rewritten in
 #     place, never replaced: it may be a bind mount). Resolvers take the first line that names a
 #     host (glibc) or try the addresses in file order (Go), so an existing line that maps a name
 #     to another address stays but loses to ours. The trap deletes exactly the tagged lines
 #     (every other byte stays as it was) and FAILs the run unless /etc/hosts then has the
 #     sha256 it had before; tagged lines left by a killed run are removed at start.
-#   * TLS: /etc/docker/certs.d/{<host>,<host>:443,<other>}/ gets this run's CA as
+#   * TLS: /etc/docker/certs.d/{<host>,<host>:443,<other>,<alias>}/ gets this run's CA as
 #     ecr-login-e2e-<pid>.crt (a directory we create is removed by the trap, else only our file).
 #     Runs are serialized with flock on target/.e2e-clients.lock.
 #
@@ -52,10 +52,11 @@
 #                    registry (not-found never aborts; skopeo 1.9.3 needs --registries-conf, it
 #                    ignores CONTAINERS_REGISTRIES_CONF), a negative control (no helper: refused),
 #                    an alias (AWS_ECR_CONFIG_FILE `[alias NAME]`, D19) of the registry: its token
-#                    under another name (the alias resolves only in skopeo's namespace)
+#                    under another name
 #   docker CLI       every docker CLI found on PATH (e.g. a static upstream one and Debian's
 #                    docker.io), with credHelpers and with credsStore: manifest inspect (host,
-#                    host:443, other registry), login HOST, https://HOST and HOST:443 (get, then
+#                    host:443, other registry, an alias of the registry in AWS_ECR_CONFIG_FILE,
+#                    D19), login HOST, https://HOST and HOST:443 (get, then
 #                    store succeeds for ECR hosts, D18: Login Succeeded), login -u
 #                    --password-stdin (store succeeds), logout (erase), pull, legacy `docker build` (credsStore: list + get), and
 #                    a BuildKit build (SKIPs when the CLI lacks buildx, or the engine's BuildKit
@@ -390,7 +391,7 @@ if grep -qE "$HOSTS_LINE_RE" /etc/hosts; then
     hosts_restore
 fi
 for d in "/etc/docker/certs.d/$REG_HOST" "/etc/docker/certs.d/$REG_HOST:443" \
-    "/etc/docker/certs.d/$OTHER_HOST"; do
+    "/etc/docker/certs.d/$OTHER_HOST" "/etc/docker/certs.d/$ALIAS_HOST"; do
     if [ -f "$d/.e2e-clients" ]; then rm -rf -- "$d"; else rm -f -- "$d"/ecr-login-e2e-*.crt; fi
 done
 
@@ -873,7 +874,7 @@ setup_engine_names() {
     # Containers and images of a run that was killed with SIGKILL (we hold the lock).
     docker_cleanup "$RUN_LABEL"
     if [ ! -d /etc/docker/certs.d ]; then mkdir -p /etc/docker/certs.d; CERTS_PARENT_MADE=1; fi
-    for d in "$REG_HOST" "$REG_HOST:443" "$OTHER_HOST"; do
+    for d in "$REG_HOST" "$REG_HOST:443" "$OTHER_HOST" "$ALIAS_HOST"; do
         d=/etc/docker/certs.d/$d
         if [ -e "$d" ]; then
             # Not ours: add our CA beside whatever is there (the engine reads every *.crt).
@@ -897,13 +898,13 @@ setup_engine_names() {
     cp /etc/hosts "$W/hosts.before"
     tmp="$W/hosts.engine"
     {
-        printf '%s %s %s\n%s %s %s\n' "$REG_IP" "$REG_HOST" "$HOSTS_TAG $$" \
-            "$OTHER_IP" "$OTHER_HOST" "$HOSTS_TAG $$"
+        printf '%s %s %s\n%s %s %s\n%s %s %s\n' "$REG_IP" "$REG_HOST" "$HOSTS_TAG $$" \
+            "$OTHER_IP" "$OTHER_HOST" "$HOSTS_TAG $$" "$REG_IP" "$ALIAS_HOST" "$HOSTS_TAG $$"
         cat "$W/hosts.before"
     } >"$tmp"
     HOSTS_EDITED=1
     cat "$tmp" >/etc/hosts
-    say "added to the top of /etc/hosts (until exit): $REG_IP $REG_HOST, $OTHER_IP $OTHER_HOST"
+    say "added to the top of /etc/hosts (until exit): $REG_IP $REG_HOST, $OTHER_IP $OTHER_HOST, $REG_IP $ALIAS_HOST"
     # Go (dockerd, the CLIs) caches /etc/hosts for 5 s: let a cached older copy expire.
     sleep 6
     getent hosts "$REG_HOST" | head -n 1 | grep -q "^$REG_IP " \
@@ -923,8 +924,8 @@ mk_dockercfg() { # mode(credHelpers|credsStore|none) [auths-host] -> prints a fr
     mkdir -p "$d"
     if [ -n "${2:-}" ]; then auths="{\"$2\":{}}"; fi
     case $1 in
-        credHelpers) printf '{"auths":%s,"credHelpers":{"%s":"ecr-login","%s":"ecr-login","%s":"ecr-login"}}\n' \
-            "$auths" "$REG_HOST" "$REG_HOST:443" "$OTHER_HOST" >"$d/config.json" ;;
+        credHelpers) printf '{"auths":%s,"credHelpers":{"%s":"ecr-login","%s":"ecr-login","%s":"ecr-login","%s":"ecr-login"}}\n' \
+            "$auths" "$REG_HOST" "$REG_HOST:443" "$OTHER_HOST" "$ALIAS_HOST" >"$d/config.json" ;;
         credsStore) printf '{"auths":%s,"credsStore":"ecr-login"}\n' "$auths" >"$d/config.json" ;;
         none) printf '{"auths":{}}\n' >"$d/config.json" ;;
     esac
@@ -945,6 +946,14 @@ t_manifest() { # cli mode ref-host
         expect_api_calls "$before"
     fi
     expect_log "$3"
+}
+
+t_manifest_alias() { # cli mode: an alias of the registry (D19) in AWS_ECR_CONFIG_FILE
+    export AWS_ECR_CONFIG_FILE="$W/ecr-config.$CHECK_SEQ"
+    printf '[alias %s]\nregistry = %s\n' "$ALIAS_HOST" "$REG_HOST" >"$AWS_ECR_CONFIG_FILE"
+    cat "$AWS_ECR_CONFIG_FILE"
+    t_manifest "$1" "$2" "$ALIAS_HOST"
+    expect_log "Alias.*alias=\"?$ALIAS_HOST\"?( |$)"
 }
 
 # `docker login HOST` with no -u: the CLI gets the stored (helper's) credentials, logs in through
@@ -1131,6 +1140,8 @@ row_docker_cli() { # index mode
         check "manifest inspect $IMG_REG443 (credHelpers key host:443)" t_manifest "$cli" "$mode" "$REG_HOST:443"
     fi
     check "manifest inspect $IMG_OTHER (not-found -> anonymous)" t_manifest "$cli" "$mode" "$OTHER_HOST"
+    check "manifest inspect $ALIAS_HOST/$REPO:$TAG (an alias of $REG_HOST in AWS_ECR_CONFIG_FILE)" \
+        t_manifest_alias "$cli" "$mode"
     if [ "$mode" = credHelpers ]; then
         check "DOCKER_AUTH_CONFIG={credHelpers}: no credentials from it (>= 28.3: 'unknown field'); a config file still works" \
             t_env_auth_config "$cli" "$ver"
