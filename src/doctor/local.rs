@@ -87,7 +87,7 @@ fn with_rule(mut check: Check, identity: &Option<(RouteIdentity, String)>) -> Ch
         let profile = id.profile.as_deref().map(|p| format!(" profile {p}"));
         let role = id.role.as_ref().map(|r| format!(" role {}", r.role_arn));
         check.detail = format!(
-            "{}; identity from {origin}:{}{} (the real call below uses the default chain)",
+            "{}; identity from {origin}:{}{}",
             check.detail,
             profile.unwrap_or_default(),
             role.unwrap_or_default()

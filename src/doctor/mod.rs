@@ -53,6 +53,8 @@ pub fn main(cfg: &Config, args: &[OsString]) -> i32 {
 struct Target {
     key: String,
     registry: Option<Registry>,
+    /// The identity a rule of the registries configuration gives it (D19).
+    rule: Option<routes::Identity>,
     checks: Vec<Check>,
 }
 
@@ -61,9 +63,11 @@ impl Target {
         let (host, registry) = local::check_host(key, routes);
         let mut checks = routing::check_route(files, key);
         checks.push(host);
+        let rule = routes.resolve(key).ok().flatten();
         Target {
             key: key.to_owned(),
             registry,
+            rule: rule.and_then(|t| t.identity).map(|(id, _)| id),
             checks,
         }
     }
@@ -161,7 +165,10 @@ fn network(
 ) -> Findings {
     let deadline = Instant::now() + cfg.timeout;
     let cfg = Arc::new(cfg.clone());
-    let registries: Vec<Option<Registry>> = targets.iter().map(|t| t.registry.clone()).collect();
+    let registries: Vec<(Option<Registry>, Option<routes::Identity>)> = targets
+        .iter()
+        .map(|t| (t.registry.clone(), t.rule.clone()))
+        .collect();
     let n = registries.len();
     // The answer comes back through `slot`, so that the worker's result type is `()`, as
     // `list`'s priming has it (one instantiation of the channel code, not two).
@@ -170,9 +177,9 @@ fn network(
     let work = move || async move {
         let walks = async {
             let mut out = Vec::new();
-            for r in &registries {
+            for (r, rule) in &registries {
                 out.push(match r {
-                    Some(r) => Some(remote::probe(&cfg, r, deadline).await),
+                    Some(r) => Some(remote::probe(&cfg, r, rule.as_ref(), deadline).await),
                     None => None,
                 });
             }

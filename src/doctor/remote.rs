@@ -10,6 +10,7 @@ use crate::aws::client::{self, Fetched, PUBLIC_REGION};
 use crate::aws::factory;
 use crate::aws::profile::SharedFiles;
 use crate::config::Config;
+use crate::helper::routes::{Identity as RouteIdentity, RoleSpec};
 use crate::registry::Registry;
 use aws_credential_types::Credentials;
 use std::time::{Duration, Instant};
@@ -58,8 +59,25 @@ fn closes_at_end(s: &str) -> bool {
 }
 
 /// The walk for `registry`, never past `deadline`.
-pub async fn probe(cfg: &Config, registry: &Registry, deadline: Instant) -> Remote {
+pub async fn probe(
+    cfg: &Config,
+    registry: &Registry,
+    rule: Option<&RouteIdentity>,
+    deadline: Instant,
+) -> Remote {
     let mut out = Remote::default();
+    // a rule's profile is selected as AWS_PROFILE would select it (as `get` does)
+    let routed;
+    let cfg = match rule.and_then(|r| r.profile.as_ref()) {
+        Some(name) => {
+            let mut c = cfg.clone();
+            c.profile = name.clone();
+            c.profile_from_env = true;
+            routed = c;
+            &routed
+        }
+        None => cfg,
+    };
     let files = SharedFiles::read(&cfg.config_file, &cfg.credentials_file);
     let profile = files.properties(&cfg.profile);
     let region = registry.region().unwrap_or(PUBLIC_REGION);
@@ -79,7 +97,8 @@ pub async fn probe(cfg: &Config, registry: &Registry, deadline: Instant) -> Remo
             return out;
         }
     };
-    let creds = tokio::time::timeout_at(until, factory::credentials(cfg, &profile, &sdk)).await;
+    let role = rule.and_then(|r| r.role.as_ref());
+    let creds = tokio::time::timeout_at(until, credentials(cfg, &profile, &sdk, role)).await;
     let creds = creds.unwrap_or_else(|_| Err(client::EcrError::Credentials(timed_out())));
     out.creds = Some(match &creds {
         Ok(c) => Ok(super::local::mask(c.access_key_id())),
@@ -101,6 +120,20 @@ pub async fn probe(cfg: &Config, registry: &Registry, deadline: Instant) -> Remo
 }
 
 /// The real `GetAuthorizationToken`, watched.
+/// The credentials `get` would use: the chain's, with a rule's role assumed on top.
+async fn credentials(
+    cfg: &Config,
+    profile: &crate::aws::profile::Properties,
+    sdk: &aws_types::sdk_config::SdkConfig,
+    role: Option<&RoleSpec>,
+) -> Result<Credentials, client::EcrError> {
+    let creds = factory::credentials(cfg, profile, sdk).await?;
+    match role {
+        Some(role) => crate::aws::assume::assume(sdk, role, creds).await,
+        None => Ok(creds),
+    }
+}
+
 async fn call(
     sdk: &aws_types::sdk_config::SdkConfig,
     creds: Credentials,

@@ -652,7 +652,9 @@ fn registries_configuration_aliases_and_problems() {
         "[alias registry.example.com]\nregistry = {HOST}\n\n[registry {HOST}]\nprofile = other\nbogus = 1\n"
     );
     std::fs::write(&file, text).unwrap();
-    let env = env.with("AWS_ECR_CONFIG_FILE", file.to_str().unwrap());
+    let env = env
+        .with("AWS_ECR_CONFIG_FILE", file.to_str().unwrap())
+        .with("AWS_ENDPOINT_URL_STS", server.endpoint());
     let out = doctor(&env, &["registry.example.com", HOST]);
     assert_eq!(out.code, 1, "{out}");
     let at = format!("{}:6", file.display());
@@ -688,4 +690,11 @@ fn registries_configuration_aliases_and_problems() {
         "✔",
         "role arn:aws:iam::123456789012:role/pull",
     );
+    // the real call is made as get would make it: with the rule's role assumed on top
+    let creds = line(&out, "credentials");
+    assert!(
+        creds.starts_with('✔') && !creds.ends_with("resolved to key …MPLE"),
+        "the assumed role's key, not the static one: {creds}\n{out}"
+    );
+    assert_line(&out, "GetAuthorizationToken", "✔", "a token for https://");
 }
