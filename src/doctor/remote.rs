@@ -66,18 +66,8 @@ pub async fn probe(
     deadline: Instant,
 ) -> Remote {
     let mut out = Remote::default();
-    // a rule's profile is selected as AWS_PROFILE would select it (as `get` does)
-    let routed;
-    let cfg = match rule.and_then(|r| r.profile.as_ref()) {
-        Some(name) => {
-            let mut c = cfg.clone();
-            c.profile = name.clone();
-            c.profile_from_env = true;
-            routed = c;
-            &routed
-        }
-        None => cfg,
-    };
+    let routed = routed_config(cfg, rule);
+    let cfg = routed.as_ref().unwrap_or(cfg);
     let files = SharedFiles::read(&cfg.config_file, &cfg.credentials_file);
     let profile = files.properties(&cfg.profile);
     let region = registry.region().unwrap_or(PUBLIC_REGION);
@@ -120,6 +110,15 @@ pub async fn probe(
 }
 
 /// The real `GetAuthorizationToken`, watched.
+/// `cfg` with a rule's profile selected as `AWS_PROFILE` would select it (as `get` does).
+fn routed_config(cfg: &Config, rule: Option<&RouteIdentity>) -> Option<Config> {
+    let name = rule?.profile.as_ref()?;
+    let mut routed = cfg.clone();
+    routed.profile = name.clone();
+    routed.profile_from_env = true;
+    Some(routed)
+}
+
 /// The credentials `get` would use: the chain's, with a rule's role assumed on top.
 async fn credentials(
     cfg: &Config,
