@@ -155,6 +155,16 @@ impl Vars {
 }
 
 impl Config {
+    /// This configuration with `profile` selected as `AWS_PROFILE` would select it (a rule of
+    /// the registries configuration, D19).
+    pub fn with_profile(&self, profile: &str) -> Config {
+        Config {
+            profile: profile.to_owned(),
+            profile_from_env: true,
+            ..self.clone()
+        }
+    }
+
     pub fn from_env() -> Config {
         Config::from_vars(std::env::vars_os())
     }

@@ -55,3 +55,18 @@ pub async fn assume(
         ))
     })
 }
+
+/// The credentials of the chain for `cfg` and `profile`, with `role` (a rule's) assumed on top:
+/// what `get` and `doctor` both sign with.
+pub async fn chain_credentials(
+    cfg: &crate::config::Config,
+    profile: &crate::aws::profile::Properties,
+    sdk: &SdkConfig,
+    role: Option<&RoleSpec>,
+) -> Result<Credentials, EcrError> {
+    let creds = crate::aws::factory::credentials(cfg, profile, sdk).await?;
+    match role {
+        Some(role) => assume(sdk, role, creds).await,
+        None => Ok(creds),
+    }
+}

@@ -10,7 +10,7 @@ use crate::aws::client::{self, Fetched, PUBLIC_REGION};
 use crate::aws::factory;
 use crate::aws::profile::SharedFiles;
 use crate::config::Config;
-use crate::helper::routes::{Identity as RouteIdentity, RoleSpec};
+use crate::helper::routes::Identity as RouteIdentity;
 use crate::registry::Registry;
 use aws_credential_types::Credentials;
 use std::time::{Duration, Instant};
@@ -66,7 +66,9 @@ pub async fn probe(
     deadline: Instant,
 ) -> Remote {
     let mut out = Remote::default();
-    let routed = routed_config(cfg, rule);
+    let routed = rule
+        .and_then(|r| r.profile.as_deref())
+        .map(|name| cfg.with_profile(name));
     let cfg = routed.as_ref().unwrap_or(cfg);
     let files = SharedFiles::read(&cfg.config_file, &cfg.credentials_file);
     let profile = files.properties(&cfg.profile);
@@ -88,7 +90,11 @@ pub async fn probe(
         }
     };
     let role = rule.and_then(|r| r.role.as_ref());
-    let creds = tokio::time::timeout_at(until, credentials(cfg, &profile, &sdk, role)).await;
+    let creds = tokio::time::timeout_at(
+        until,
+        crate::aws::assume::chain_credentials(cfg, &profile, &sdk, role),
+    )
+    .await;
     let creds = creds.unwrap_or_else(|_| Err(client::EcrError::Credentials(timed_out())));
     out.creds = Some(match &creds {
         Ok(c) => Ok(super::local::mask(c.access_key_id())),
@@ -110,29 +116,6 @@ pub async fn probe(
 }
 
 /// The real `GetAuthorizationToken`, watched.
-/// `cfg` with a rule's profile selected as `AWS_PROFILE` would select it (as `get` does).
-fn routed_config(cfg: &Config, rule: Option<&RouteIdentity>) -> Option<Config> {
-    let name = rule?.profile.as_ref()?;
-    let mut routed = cfg.clone();
-    routed.profile = name.clone();
-    routed.profile_from_env = true;
-    Some(routed)
-}
-
-/// The credentials `get` would use: the chain's, with a rule's role assumed on top.
-async fn credentials(
-    cfg: &Config,
-    profile: &crate::aws::profile::Properties,
-    sdk: &aws_types::sdk_config::SdkConfig,
-    role: Option<&RoleSpec>,
-) -> Result<Credentials, client::EcrError> {
-    let creds = factory::credentials(cfg, profile, sdk).await?;
-    match role {
-        Some(role) => crate::aws::assume::assume(sdk, role, creds).await,
-        None => Ok(creds),
-    }
-}
-
 async fn call(
     sdk: &aws_types::sdk_config::SdkConfig,
     creds: Credentials,

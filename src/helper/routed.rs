@@ -56,11 +56,10 @@ impl Helper {
     /// This call with a rule's identity: its profile selected as `AWS_PROFILE` would select
     /// it, its role assumed on top.
     fn with_identity(&self, id: &RouteIdentity) -> Helper {
-        let mut cfg = (*self.cfg).clone();
-        if let Some(profile) = &id.profile {
-            cfg.profile = profile.clone();
-            cfg.profile_from_env = true;
-        }
+        let cfg = match &id.profile {
+            Some(profile) => self.cfg.with_profile(profile),
+            None => (*self.cfg).clone(),
+        };
         Helper {
             cfg: Arc::new(cfg),
             cache: self.cache.clone(),

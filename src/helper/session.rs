@@ -43,15 +43,10 @@ impl Helper {
         let creds = match self.pod_credentials(&sdk).await {
             Some(pod) => pod.map_err(SessionError::Credentials)?,
             None => {
-                let creds = factory::credentials(&self.cfg, self.profile(), &sdk)
+                let role = self.role.as_ref();
+                crate::aws::assume::chain_credentials(&self.cfg, self.profile(), &sdk, role)
                     .await
-                    .map_err(SessionError::Credentials)?;
-                match &self.role {
-                    Some(role) => crate::aws::assume::assume(&sdk, role, creds)
-                        .await
-                        .map_err(SessionError::Credentials)?,
-                    None => creds,
-                }
+                    .map_err(SessionError::Credentials)?
             }
         };
         let akid = creds.access_key_id().to_owned();
