@@ -15,8 +15,10 @@
 mod no_proxy;
 #[cfg(test)]
 mod tests;
+mod url;
 
 use no_proxy::NoProxy;
+pub use url::ProxyUrl;
 
 /// One proxy variable, as read from the environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,15 +168,15 @@ fn has_host(rest: &str) -> bool {
 /// The scheme, host (lower case, no brackets) and port (explicit or the scheme's default) of a
 /// request URI, as Go's `canonicalAddr` gives them.
 #[derive(Debug)]
-struct Target {
-    scheme: String,
-    host: String,
-    port: String,
+pub struct Target {
+    pub scheme: String,
+    pub host: String,
+    pub port: String,
 }
 
 impl Target {
     /// Splits `scheme://[userinfo@]host[:port][/...]`; `None` when there is no `://`.
-    fn parse(uri: &str) -> Option<Target> {
+    pub fn parse(uri: &str) -> Option<Target> {
         let (scheme, rest) = uri.split_once("://")?;
         let scheme = scheme.to_ascii_lowercase();
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();

@@ -5,11 +5,13 @@
 //! bundle file; only then the certificate directories. Roots are loaded only when a TLS
 //! connection is about to be made, never on a cache hit or for `http://`.
 //!
-//! Every certificate is checked here, because the SDK's HTTP client panics on one it cannot
-//! parse; only certificates usable as trust anchors are handed on.
+//! Loading decodes the PEM blocks and nothing more: a certificate is parsed only when a server's
+//! chain names it as an issuer ([`verify`]), so a 150-certificate bundle costs a base64 decode
+//! instead of 150 X.509 parses on every cold `get`.
+
+pub mod verify;
 
 use rustls_pki_types::CertificateDer;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Bundle files of the common distributions, in order of preference.
@@ -48,24 +50,12 @@ pub struct RootsConfig {
     pub ssl_cert_dir: Option<std::ffi::OsString>,
 }
 
-/// Trust anchors found, as DER, deduplicated.
-#[derive(Debug)]
+/// Candidate trust anchors found, as DER (one well-formed DER `SEQUENCE` each, not yet parsed
+/// as X.509), deduplicated.
+#[derive(Debug, Default)]
 pub struct Roots {
     pub certs: Vec<CertificateDer<'static>>,
-    seen: BTreeSet<Vec<u8>>,
-    store: rustls::RootCertStore,
     pub source: Option<Source>,
-}
-
-impl Default for Roots {
-    fn default() -> Self {
-        Roots {
-            certs: Vec::new(),
-            seen: BTreeSet::new(),
-            store: rustls::RootCertStore::empty(),
-            source: None,
-        }
-    }
 }
 
 const PEM_BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
@@ -76,9 +66,9 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 impl Roots {
-    /// Adds every `CERTIFICATE` block of a PEM file that is usable as a trust anchor. Public
+    /// Adds every `CERTIFICATE` block of a PEM file that decodes to one DER `SEQUENCE`. Public
     /// data, so a plain base64 decoder does (the constant-time one costs several milliseconds on
-    /// a full bundle); anything unparsable is skipped, never handed to the SDK.
+    /// a full bundle); anything else is skipped. X.509 parsing waits for [`verify`].
     fn add_pem_bytes(&mut self, bytes: &[u8]) {
         use base64::Engine as _;
         let mut rest = bytes;
@@ -96,15 +86,18 @@ impl Roots {
             let Ok(der) = base64::engine::general_purpose::STANDARD.decode(&body) else {
                 continue;
             };
-            if self.seen.contains(&der) {
-                continue;
-            }
-            let der = CertificateDer::from(der);
-            if self.store.add(der.clone()).is_ok() {
-                self.seen.insert(der.as_ref().to_vec());
-                self.certs.push(der);
+            if is_der_sequence(&der) {
+                self.certs.push(CertificateDer::from(der));
             }
         }
+    }
+
+    /// Drops repeated certificates (bundles and directories often hold the same root twice);
+    /// the order does not matter to path building.
+    fn dedup(&mut self) {
+        self.certs
+            .sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
+        self.certs.dedup();
     }
 
     fn add_file(&mut self, path: &Path) -> bool {
@@ -133,22 +126,29 @@ impl Roots {
             }
         }
     }
+}
 
-    /// One PEM blob of every root, for the SDK's trust store.
-    pub fn to_pem(&self) -> Vec<u8> {
-        use base64::Engine as _;
-        let mut out = Vec::new();
-        for der in &self.certs {
-            let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
-            out.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");
-            for chunk in b64.as_bytes().chunks(64) {
-                out.extend_from_slice(chunk);
-                out.push(b'\n');
+/// Whether `der` is exactly one DER `SEQUENCE` (tag, definite length, contents): the shape of
+/// every certificate. Cheap, and it keeps base64 noise out of the candidates.
+fn is_der_sequence(der: &[u8]) -> bool {
+    let [0x30, first, rest @ ..] = der else {
+        return false;
+    };
+    let (len, body) = match *first {
+        n @ 0..=0x7f => (usize::from(n), rest),
+        0x81..=0x84 => {
+            let n = usize::from(first & 0x7f);
+            if rest.len() < n {
+                return false;
             }
-            out.extend_from_slice(b"-----END CERTIFICATE-----\n");
+            let len = rest[..n]
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+            (len, &rest[n..])
         }
-        out
-    }
+        _ => return false,
+    };
+    body.len() == len
 }
 
 /// A file of at most 16 MiB (a full Mozilla bundle is about 220 KiB).
@@ -158,6 +158,12 @@ fn read_limited(path: &Path) -> Option<Vec<u8>> {
 
 /// Loads the roots in SPEC order. An empty result means no TLS is possible.
 pub fn load(cfg: &RootsConfig) -> Roots {
+    let mut roots = load_in_order(cfg);
+    roots.dedup();
+    roots
+}
+
+fn load_in_order(cfg: &RootsConfig) -> Roots {
     let mut roots = Roots::default();
     if let Some(p) = &cfg.aws_ca_bundle {
         roots.add_file(p);
@@ -210,10 +216,7 @@ pub fn load(cfg: &RootsConfig) -> Roots {
 #[cfg(feature = "webpki-roots")]
 fn add_compiled_in(roots: &mut Roots) {
     for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
-        let der = der.clone().into_owned();
-        if roots.store.add(der.clone()).is_ok() && roots.seen.insert(der.as_ref().to_vec()) {
-            roots.certs.push(der);
-        }
+        roots.certs.push(der.clone().into_owned());
     }
     roots.source = Some(Source::CompiledIn);
 }
@@ -240,7 +243,7 @@ mod tests {
     use super::*;
 
     /// A self-signed CA certificate (test only, generated with openssl, EC P-256).
-    pub const TEST_CA: &str = include_str!("../../tests/data/test-ca.pem");
+    pub const TEST_CA: &str = include_str!("../../../tests/data/test-ca.pem");
 
     #[test]
     fn aws_ca_bundle_replaces_everything() {
@@ -254,9 +257,6 @@ mod tests {
         });
         assert_eq!(roots.certs.len(), 1);
         assert_eq!(roots.source, Some(Source::AwsCaBundle(ca)));
-        let pem = roots.to_pem();
-        use rustls_pki_types::pem::PemObject;
-        assert_eq!(CertificateDer::pem_slice_iter(&pem).count(), 1);
     }
 
     #[test]
@@ -281,16 +281,32 @@ mod tests {
         let bytes = std::fs::read(path).unwrap();
         let mut ours = Roots::default();
         ours.add_pem_bytes(&bytes);
-        let mut store = rustls::RootCertStore::empty();
-        let (valid, _) =
-            store.add_parsable_certificates(CertificateDer::pem_slice_iter(&bytes).flatten());
-        assert_eq!(ours.certs.len(), valid);
-        // what the SDK receives parses back to the same certificates
-        let pem = ours.to_pem();
-        let back: Vec<_> = CertificateDer::pem_slice_iter(&pem)
+        ours.dedup();
+        let mut theirs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(back, ours.certs);
+        theirs.sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
+        theirs.dedup();
+        assert_eq!(ours.certs, theirs);
+        // the verifier parses them when asked: webpki takes them as trust anchors
+        let mut store = rustls::RootCertStore::empty();
+        let (valid, _) = store.add_parsable_certificates(ours.certs.iter().cloned());
+        assert!(valid > 0 && valid <= ours.certs.len());
+    }
+
+    #[test]
+    fn der_sequence_shape() {
+        assert!(is_der_sequence(&[0x30, 0x00]));
+        assert!(is_der_sequence(&[0x30, 0x02, 1, 2]));
+        assert!(!is_der_sequence(&[0x30, 0x03, 1, 2]));
+        assert!(!is_der_sequence(&[0x00, 0x00, 0x00]));
+        assert!(!is_der_sequence(&[0x30, 0x80, 0, 0]));
+        let mut long = vec![0x30, 0x82, 0x01, 0x00];
+        long.extend(std::iter::repeat_n(0u8, 256));
+        assert!(is_der_sequence(&long));
+        long.push(0);
+        assert!(!is_der_sequence(&long));
+        assert!(!is_der_sequence(&[0x30, 0x82, 0x01]));
     }
 
     #[cfg(feature = "webpki-roots")]
