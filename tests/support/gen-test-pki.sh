@@ -168,7 +168,8 @@ case $kind in
         else
             cat "$work/leaf.pem" >"$outdir/server.pem"
         fi
-        openssl verify -CAfile "$work/root.pem" -untrusted "$work/inter.pem" "$work/leaf.pem" >/dev/null
+        openssl verify -CAfile "$work/root.pem" -untrusted "$work/inter.pem" \
+            "$work/leaf.pem" >/dev/null
         ;;
     expired | not-yet-valid)
         selfsign root "$root_subj" "$work/root.ext"
