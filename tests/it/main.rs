@@ -22,3 +22,4 @@ mod identity_principal;
 mod kubelet;
 mod registries;
 mod server_smoke;
+mod tls;
