@@ -517,11 +517,10 @@ fn source_no_usable_certificate() {
 }
 
 /// A block with no END line before the right root (a file cut short, then concatenated): Go's
-/// `pem.Decode` (and so `AppendCertsFromPEM`) resumes at the next BEGIN line and finds the root.
-/// Today's reader (src/aws/tls.rs `add_pem_bytes`) takes everything up to the root's END line
-/// as one block, fails to decode it and loses the root ("No CA certificates found").
+/// `pem.Decode` (and so `AppendCertsFromPEM`) resumes at the next BEGIN line and finds the root;
+/// so does ours (src/aws/tls `add_pem_bytes`; it used to take everything up to the root's END
+/// line as one block and lose the root).
 #[test]
-#[ignore = "fails on main: an unterminated PEM block swallows the next certificate (Go keeps it)"]
 fn source_unterminated_block_before_root() {
     let t = tls_server!(Kind::Plain);
     let ca = read(&t.ca.ca_pem);

@@ -77,6 +77,12 @@ impl Roots {
             let Some(end) = find(body_and_rest, PEM_END) else {
                 break;
             };
+            // A block without its END line: start again at the next BEGIN, as Go's
+            // `pem.Decode` does, so the certificate after it is not lost.
+            if let Some(again) = find(&body_and_rest[..end], PEM_BEGIN) {
+                rest = &body_and_rest[again..];
+                continue;
+            }
             let body: Vec<u8> = body_and_rest[..end]
                 .iter()
                 .copied()
@@ -292,6 +298,14 @@ mod tests {
         let mut store = rustls::RootCertStore::empty();
         let (valid, _) = store.add_parsable_certificates(ours.certs.iter().cloned());
         assert!(valid > 0 && valid <= ours.certs.len());
+    }
+
+    #[test]
+    fn a_block_without_end_does_not_swallow_the_next() {
+        let mut roots = Roots::default();
+        let text = format!("-----BEGIN CERTIFICATE-----\nAAAA\n{TEST_CA}");
+        roots.add_pem_bytes(text.as_bytes());
+        assert_eq!(roots.certs.len(), 1);
     }
 
     #[test]
