@@ -62,7 +62,7 @@ const PEM_BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
 const PEM_END: &[u8] = b"-----END CERTIFICATE-----";
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 impl Roots {
@@ -83,11 +83,7 @@ impl Roots {
                 rest = &body_and_rest[again..];
                 continue;
             }
-            let body: Vec<u8> = body_and_rest[..end]
-                .iter()
-                .copied()
-                .filter(|c| !c.is_ascii_whitespace())
-                .collect();
+            let body = base64_text(&body_and_rest[..end]);
             rest = &body_and_rest[end + PEM_END.len()..];
             let Ok(der) = base64::engine::general_purpose::STANDARD.decode(&body) else {
                 continue;
@@ -132,6 +128,21 @@ impl Roots {
             }
         }
     }
+}
+
+/// The base64 text of a PEM block without its line breaks: whole lines copied at once (a
+/// bundle is 200 KiB of 64-character lines), any other whitespace then dropped.
+fn base64_text(block: &[u8]) -> Vec<u8> {
+    let mut text = Vec::with_capacity(block.len());
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len())) {
+        text.extend_from_slice(block[start..nl].trim_ascii());
+        start = nl + 1;
+    }
+    if text.iter().any(u8::is_ascii_whitespace) {
+        text.retain(|c| !c.is_ascii_whitespace());
+    }
+    text
 }
 
 /// Whether `der` is exactly one DER `SEQUENCE` (tag, definite length, contents): the shape of
@@ -306,6 +317,13 @@ mod tests {
         let text = format!("-----BEGIN CERTIFICATE-----\nAAAA\n{TEST_CA}");
         roots.add_pem_bytes(text.as_bytes());
         assert_eq!(roots.certs.len(), 1);
+    }
+
+    #[test]
+    fn base64_text_drops_every_blank() {
+        assert_eq!(base64_text(b"\nAB\r\n CD \n\tE F\n"), b"ABCDEF");
+        assert_eq!(base64_text(b"ABCD"), b"ABCD");
+        assert_eq!(base64_text(b""), b"");
     }
 
     #[test]
