@@ -5,14 +5,17 @@
 //! bundle file; only then the certificate directories. Roots are loaded only when a TLS
 //! connection is about to be made, never on a cache hit or for `http://`.
 //!
-//! Loading decodes the PEM blocks and nothing more: a certificate is parsed only when a server's
-//! chain names it as an issuer ([`verify`]), so a 150-certificate bundle costs a base64 decode
-//! instead of 150 X.509 parses on every cold `get`.
+//! Loading finds the PEM blocks and decodes each only as far as its subject name ([`pem`]): a
+//! certificate is decoded in full and parsed only when a server's chain names it as an issuer
+//! ([`verify`]), so a 150-certificate bundle costs 150 short decodes instead of 150 X.509
+//! parses on every cold `get`.
 
+pub mod pem;
 pub mod verify;
 
-use rustls_pki_types::CertificateDer;
+use pem::Candidate;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Bundle files of the common distributions, in order of preference.
 pub const BUNDLE_FILES: [&str; 6] = [
@@ -50,62 +53,30 @@ pub struct RootsConfig {
     pub ssl_cert_dir: Option<std::ffi::OsString>,
 }
 
-/// Candidate trust anchors found, as DER (one well-formed DER `SEQUENCE` each, not yet parsed
-/// as X.509), deduplicated.
+/// Candidate trust anchors found (known by subject, not yet parsed), deduplicated.
 #[derive(Debug, Default)]
 pub struct Roots {
-    pub certs: Vec<CertificateDer<'static>>,
+    pub certs: Vec<Candidate>,
     pub source: Option<Source>,
 }
 
-const PEM_BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
-const PEM_END: &[u8] = b"-----END CERTIFICATE-----";
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(haystack, needle)
-}
-
 impl Roots {
-    /// Adds every `CERTIFICATE` block of a PEM file that decodes to one DER `SEQUENCE`. Public
-    /// data, so a plain base64 decoder does (the constant-time one costs several milliseconds on
-    /// a full bundle); anything else is skipped. X.509 parsing waits for [`verify`].
-    fn add_pem_bytes(&mut self, bytes: &[u8]) {
-        use base64::Engine as _;
-        let mut rest = bytes;
-        while let Some(begin) = find(rest, PEM_BEGIN) {
-            let body_and_rest = &rest[begin + PEM_BEGIN.len()..];
-            let Some(end) = find(body_and_rest, PEM_END) else {
-                break;
-            };
-            // A block without its END line: start again at the next BEGIN, as Go's
-            // `pem.Decode` does, so the certificate after it is not lost.
-            if let Some(again) = find(&body_and_rest[..end], PEM_BEGIN) {
-                rest = &body_and_rest[again..];
-                continue;
-            }
-            let body = base64_text(&body_and_rest[..end]);
-            rest = &body_and_rest[end + PEM_END.len()..];
-            let Ok(der) = base64::engine::general_purpose::STANDARD.decode(&body) else {
-                continue;
-            };
-            if is_der_sequence(&der) {
-                self.certs.push(CertificateDer::from(der));
-            }
-        }
+    /// Adds every certificate block of a PEM file ([`pem::candidates`]).
+    fn add_pem_bytes(&mut self, bytes: Vec<u8>) {
+        self.certs.extend(pem::candidates(Arc::from(bytes)));
     }
 
     /// Drops repeated certificates (bundles and directories often hold the same root twice);
     /// the order does not matter to path building.
     fn dedup(&mut self) {
-        self.certs
-            .sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
-        self.certs.dedup();
+        self.certs.sort_unstable_by(|a, b| a.bytes().cmp(b.bytes()));
+        self.certs.dedup_by(|a, b| a.bytes() == b.bytes());
     }
 
     fn add_file(&mut self, path: &Path) -> bool {
         match read_limited(path) {
             Some(bytes) => {
-                self.add_pem_bytes(&bytes);
+                self.add_pem_bytes(bytes);
                 true
             }
             None => false,
@@ -128,44 +99,6 @@ impl Roots {
             }
         }
     }
-}
-
-/// The base64 text of a PEM block without its line breaks: whole lines copied at once (a
-/// bundle is 200 KiB of 64-character lines), any other whitespace then dropped.
-fn base64_text(block: &[u8]) -> Vec<u8> {
-    let mut text = Vec::with_capacity(block.len());
-    let mut start = 0;
-    for nl in memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len())) {
-        text.extend_from_slice(block[start..nl].trim_ascii());
-        start = nl + 1;
-    }
-    if text.iter().any(u8::is_ascii_whitespace) {
-        text.retain(|c| !c.is_ascii_whitespace());
-    }
-    text
-}
-
-/// Whether `der` is exactly one DER `SEQUENCE` (tag, definite length, contents): the shape of
-/// every certificate. Cheap, and it keeps base64 noise out of the candidates.
-fn is_der_sequence(der: &[u8]) -> bool {
-    let [0x30, first, rest @ ..] = der else {
-        return false;
-    };
-    let (len, body) = match *first {
-        n @ 0..=0x7f => (usize::from(n), rest),
-        0x81..=0x84 => {
-            let n = usize::from(first & 0x7f);
-            if rest.len() < n {
-                return false;
-            }
-            let len = rest[..n]
-                .iter()
-                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-            (len, &rest[n..])
-        }
-        _ => return false,
-    };
-    body.len() == len
 }
 
 /// A file of at most 16 MiB (a full Mozilla bundle is about 220 KiB).
@@ -233,7 +166,9 @@ fn load_in_order(cfg: &RootsConfig) -> Roots {
 #[cfg(feature = "webpki-roots")]
 fn add_compiled_in(roots: &mut Roots) {
     for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
-        roots.certs.push(der.clone().into_owned());
+        roots
+            .certs
+            .extend(Candidate::from_der(der.clone().into_owned()));
     }
     roots.source = Some(Source::CompiledIn);
 }
@@ -290,55 +225,11 @@ mod tests {
     }
 
     #[test]
-    fn fast_pem_reader_agrees_with_rustls_on_the_system_bundle() {
-        use rustls_pki_types::pem::PemObject;
-        let Some(path) = BUNDLE_FILES.iter().map(Path::new).find(|p| p.is_file()) else {
-            return;
-        };
-        let bytes = std::fs::read(path).unwrap();
-        let mut ours = Roots::default();
-        ours.add_pem_bytes(&bytes);
-        ours.dedup();
-        let mut theirs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
-            .collect::<Result<_, _>>()
-            .unwrap();
-        theirs.sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
-        theirs.dedup();
-        assert_eq!(ours.certs, theirs);
-        // the verifier parses them when asked: webpki takes them as trust anchors
-        let mut store = rustls::RootCertStore::empty();
-        let (valid, _) = store.add_parsable_certificates(ours.certs.iter().cloned());
-        assert!(valid > 0 && valid <= ours.certs.len());
-    }
-
-    #[test]
     fn a_block_without_end_does_not_swallow_the_next() {
         let mut roots = Roots::default();
         let text = format!("-----BEGIN CERTIFICATE-----\nAAAA\n{TEST_CA}");
-        roots.add_pem_bytes(text.as_bytes());
+        roots.add_pem_bytes(text.into_bytes());
         assert_eq!(roots.certs.len(), 1);
-    }
-
-    #[test]
-    fn base64_text_drops_every_blank() {
-        assert_eq!(base64_text(b"\nAB\r\n CD \n\tE F\n"), b"ABCDEF");
-        assert_eq!(base64_text(b"ABCD"), b"ABCD");
-        assert_eq!(base64_text(b""), b"");
-    }
-
-    #[test]
-    fn der_sequence_shape() {
-        assert!(is_der_sequence(&[0x30, 0x00]));
-        assert!(is_der_sequence(&[0x30, 0x02, 1, 2]));
-        assert!(!is_der_sequence(&[0x30, 0x03, 1, 2]));
-        assert!(!is_der_sequence(&[0x00, 0x00, 0x00]));
-        assert!(!is_der_sequence(&[0x30, 0x80, 0, 0]));
-        let mut long = vec![0x30, 0x82, 0x01, 0x00];
-        long.extend(std::iter::repeat_n(0u8, 256));
-        assert!(is_der_sequence(&long));
-        long.push(0);
-        assert!(!is_der_sequence(&long));
-        assert!(!is_der_sequence(&[0x30, 0x82, 0x01]));
     }
 
     #[cfg(feature = "webpki-roots")]

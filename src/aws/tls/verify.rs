@@ -3,14 +3,15 @@
 //!
 //! Path building can only end at a trust anchor whose subject is the issuer of a certificate the
 //! server sent (webpki matches `issuer == anchor.subject` and nothing else). So the verifier
-//! collects the issuer names of the end-entity certificate and of every intermediate, keeps the
-//! bundle's certificates whose DER contains one of those names (a byte search), parses those as
-//! trust anchors, keeps the ones whose subject is exactly such a name, and hands them to rustls's
+//! collects the issuer names of the end-entity certificate and of every intermediate, takes the
+//! bundle's certificates whose subject is one of those names (known from loading, [`super::pem`]),
+//! decodes and parses only those as trust anchors, and hands them to rustls's
 //! own `WebPkiServerVerifier`, which then does everything it always does: signatures, validity
 //! dates, name, key usage, basic and name constraints. Verification is as strict as with every
 //! root loaded, for a fraction of the work: with a 150-certificate bundle, one or two parses
 //! instead of 150.
 
+use super::pem::Candidate;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
@@ -18,19 +19,16 @@ use rustls::{CertificateError, DigitallySignedStruct, Error, RootCertStore, Sign
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use std::sync::Arc;
 
-/// The verifier: the bundle's certificates (decoded, unparsed) and the crypto provider whose
+/// The verifier: the bundle's certificates (known by subject, unparsed) and the crypto provider whose
 /// signature algorithms verify chains and handshakes.
 #[derive(Debug)]
 pub struct OnDemandVerifier {
-    candidates: Arc<Vec<CertificateDer<'static>>>,
+    candidates: Arc<Vec<Candidate>>,
     provider: Arc<CryptoProvider>,
 }
 
 impl OnDemandVerifier {
-    pub fn new(
-        candidates: Arc<Vec<CertificateDer<'static>>>,
-        provider: Arc<CryptoProvider>,
-    ) -> Self {
+    pub fn new(candidates: Arc<Vec<Candidate>>, provider: Arc<CryptoProvider>) -> Self {
         OnDemandVerifier {
             candidates,
             provider,
@@ -47,21 +45,17 @@ impl OnDemandVerifier {
             .map(|cert| cert.issuer().to_vec())
             .filter(|issuer| !issuer.is_empty())
             .collect();
-        let finders: Vec<memchr::memmem::Finder<'_>> =
-            issuers.iter().map(memchr::memmem::Finder::new).collect();
         let mut store = RootCertStore::empty();
-        for der in self.candidates.iter() {
-            let mentions = finders.iter().any(|f| f.find(der.as_ref()).is_some());
-            if !mentions {
-                continue;
-            }
-            let Ok(anchor) = webpki::anchor_from_trusted_cert(der) else {
+        let matching = self
+            .candidates
+            .iter()
+            .filter(|c| issuers.iter().any(|name| c.subject() == name.as_slice()));
+        for der in matching.filter_map(Candidate::der) {
+            let Ok(anchor) = webpki::anchor_from_trusted_cert(&der) else {
                 continue;
             };
-            if issuers
-                .iter()
-                .any(|name| anchor.subject.as_ref() == name.as_slice())
-            {
+            let subject = anchor.subject.as_ref();
+            if issuers.iter().any(|name| subject == name.as_slice()) {
                 store.roots.push(anchor.to_owned());
             }
         }
@@ -148,18 +142,13 @@ mod tests {
     }
 
     /// The system bundle's certificates plus the test CA, in that order.
-    fn big_bundle() -> Vec<CertificateDer<'static>> {
-        let mut all: Vec<CertificateDer<'static>> = super::super::BUNDLE_FILES
+    fn big_bundle() -> Vec<Candidate> {
+        let mut text = super::super::BUNDLE_FILES
             .iter()
             .find_map(|p| std::fs::read(p).ok())
-            .map(|bytes| {
-                CertificateDer::pem_slice_iter(&bytes)
-                    .flatten()
-                    .collect::<Vec<_>>()
-            })
             .unwrap_or_default();
-        all.push(ca());
-        all
+        text.extend_from_slice(TEST_CA.as_bytes());
+        super::super::pem::candidates(Arc::from(text))
     }
 
     #[test]
@@ -178,8 +167,9 @@ mod tests {
         let v = OnDemandVerifier::new(Arc::new(vec![]), provider());
         assert!(v.anchors_for(&[&ca()]).is_empty());
         let junk = CertificateDer::from(vec![0x30, 0x00]);
-        let v = OnDemandVerifier::new(Arc::new(vec![junk.clone()]), provider());
-        assert!(v.anchors_for(&[&ca(), &junk]).is_empty());
+        assert!(Candidate::from_der(junk.clone()).is_none());
+        let v = OnDemandVerifier::new(Arc::new(big_bundle()), provider());
+        assert!(v.anchors_for(&[&junk]).is_empty());
     }
 
     #[test]
