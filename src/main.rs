@@ -11,6 +11,12 @@ use docker_credential_ecr_login::log;
 use docker_credential_ecr_login::serve::Front;
 use std::ffi::OsString;
 
+/// dlmalloc instead of musl's mallocng, which maps and unmaps pages on most allocations: a cold
+/// `get` made about 310 mmap/munmap calls with it and 12 with dlmalloc, for 1.4 ms less CPU;
+/// a warm `get` runs 6 % fewer instructions; 12 KB of binary (issue 14, README "Performance").
+#[global_allocator]
+static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
 fn main() {
     let mut argv = std::env::args_os();
     let argv0 = argv.next();
