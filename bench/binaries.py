@@ -1,5 +1,6 @@
-"""The two helpers under test (ours copied into the work directory, the Go one in place) and the
-C exec wrapper through which hyperfine runs `get` (hyperfine 1.15 has no --input)."""
+"""The two helpers under test (ours copied into the work directory, the Go one in place), the
+floor program (examples/floor.rs, built and copied like ours) and the C exec wrapper through which
+hyperfine runs `get` (hyperfine 1.15 has no --input)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import subprocess
 import sys
 from typing import Callable
 
-from .config import BIN_NAME, DEFAULT_GO, DEFAULT_OURS, ROOT
+from .config import BIN_NAME, DEFAULT_FLOOR, DEFAULT_GO, DEFAULT_OURS, FLOOR_NAME, ROOT
 from .util import die, log, loud
 
 WRAPPER_C = r"""
@@ -37,13 +38,15 @@ int main(int argc, char **argv) {
 
 
 class Binaries:
-    """Ours (`ours`, a private copy of `ours_src`), Go (`go`, measured when `with_go`), `wrapper`."""
+    """Ours (`ours`, a private copy of `ours_src`), Go (`go`, measured when `with_go`), the floor
+    program (`floor`, a private copy of `floor_src`; not prepared for --profile), `wrapper`."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.with_go = args.only != "ours"
         self.go_skip_reason = "--only ours" if not self.with_go else ""
         self.ours_src = self.ours = self.go = self.wrapper = ""
+        self.floor_src = self.floor = ""
         self.ours_warning = ""
 
     def listed(self) -> list[tuple[str, str]]:
@@ -55,6 +58,8 @@ class Binaries:
 
     def prepare(self, path: Callable[..., str]) -> None:
         self.prepare_ours(path)
+        if not self.args.profile:
+            self.prepare_floor(path)
         self.prepare_go()
         self.wrapper = build_wrapper(path)
 
@@ -81,6 +86,23 @@ class Binaries:
         os.makedirs(path("ours"))
         self.ours = path("ours", BIN_NAME)
         shutil.copy2(self.ours_src, self.ours)
+
+    def prepare_floor(self, path: Callable[..., str]) -> None:
+        """The floor program, built by scripts/build exactly like ours (same target, profile and
+        flags) when missing or with --build, and copied like ours."""
+        floor = self.args.floor
+        if not floor:
+            floor = DEFAULT_FLOOR
+            if self.args.build or not os.access(floor, os.X_OK):
+                log("building the floor program with scripts/build --example floor")
+                argv = [os.path.join(ROOT, "scripts", "build"), "--example", FLOOR_NAME]
+                subprocess.run(argv, check=True, stdout=sys.stderr)
+        if not os.access(floor, os.X_OK):
+            die(f"the floor program {floor} is missing or not executable")
+        self.floor_src = os.path.abspath(floor)
+        os.makedirs(path("floor"))
+        self.floor = path("floor", FLOOR_NAME)
+        shutil.copy2(self.floor_src, self.floor)
 
     def prepare_go(self) -> None:
         self.go = os.path.abspath(self.args.go or DEFAULT_GO)

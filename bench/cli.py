@@ -8,7 +8,7 @@ import signal
 import sys
 from typing import Any
 
-from .config import DEFAULT_GO, DEFAULT_OURS, ROOT
+from .config import DEFAULT_FLOOR, DEFAULT_GO, DEFAULT_OURS, ROOT
 from .core import Bench
 from .environment import enter_mount_namespace
 from .util import install_tools
@@ -22,7 +22,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--smoke", action="store_true", help="few iterations (< 60 s); fails only if a command fails")
     parser.add_argument("--only", choices=["ours"], help="measure only our binary (no Go, no ratios)")
     parser.add_argument("--ours", help=f"our binary (default: {os.path.relpath(DEFAULT_OURS, ROOT)}, built if missing)")
-    parser.add_argument("--build", action="store_true", help="run scripts/build first even if the binary exists")
+    parser.add_argument(
+        "--floor",
+        help=f"the floor program (default: {os.path.relpath(DEFAULT_FLOOR, ROOT)}, built with "
+        "scripts/build --example floor if missing)",
+    )
+    parser.add_argument(
+        "--build", action="store_true", help="run scripts/build first (binary and floor) even if they exist"
+    )
     parser.add_argument("--go", help=f"the Go helper (default: {DEFAULT_GO})")
     parser.add_argument("--out", help="Markdown output file (default: target/bench/latest.md, smoke.md, profile.md)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a SPEC goal is missed")

@@ -9,6 +9,9 @@ LAUNCHER = os.path.join(ROOT, "scripts", "bench")  # re-executed in the private 
 TARGET = "x86_64-unknown-linux-musl"
 BIN_NAME = "docker-credential-ecr-login"
 DEFAULT_OURS = os.path.join(ROOT, "target", TARGET, "release", BIN_NAME)
+# The floor program (examples/floor.rs): one TLS handshake and one signed GetAuthorizationToken.
+FLOOR_NAME = "floor"
+DEFAULT_FLOOR = os.path.join(ROOT, "target", TARGET, "release", "examples", FLOOR_NAME)
 DEFAULT_GO = "/usr/bin/docker-credential-ecr-login"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

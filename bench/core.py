@@ -154,14 +154,16 @@ class Bench:
         setting: str = "",
         alone: Optional[list[float]] = None,
     ) -> tuple[float, Optional[float]]:
-        """A row of gross wall times (ms) and their ratio; `alone` (ms) goes in its own column."""
+        """A row of gross wall times (ms) and their ratio; `alone` (ms) and the floor program
+        (when `times` has it) go in their own columns."""
         suffix = f"/{setting}" if setting else ""
         ours = [t * 1000 for t in times["ours" + suffix]]
         go = [t * 1000 for t in times["go" + suffix]] if "go" + suffix in times else None
+        floor = [t * 1000 for t in times["floor" + suffix]] if "floor" + suffix in times else None
         om = median(ours)
         gm = median(go) if go else None
         met = check(om, gm) if check else None
-        self.rows.append(Row(measure, "ms", ours, go, goal, met, alone=alone))
+        self.rows.append(Row(measure, "ms", ours, go, goal, met, alone=alone, floor=floor))
         return om, gm
 
     # --- main -------------------------------------------------------------------------------------

@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from .core import Bench
 
 HEADER = [
-    "| measure | ours median | ours min–max | Go median | Go min–max | Go/ours | in both, alone | goal (SPEC §13) | met |",
-    "|---|---:|---:|---:|---:|---:|---:|---|---|",
+    "| measure | ours median | ours min–max | Go median | Go min–max | Go/ours | floor median | floor min–max "
+    "| ours/floor | in both, alone | goal (SPEC §13) | met |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
 ]
 
 
@@ -39,12 +40,15 @@ class Row:
         go_text: Optional[str] = None,
         ratio: Optional[str] = None,
         alone: Optional[list[float]] = None,
+        floor: Optional[list[float]] = None,
     ) -> None:
         self.measure, self.unit, self.ours, self.go = measure, unit, ours, go
         self.goal, self.met = goal, met
         self.ours_text, self.go_text, self.ratio = ours_text, go_text, ratio
         # What both sides pay and is NOT subtracted (the wrapper alone, a bare server request).
         self.alone = alone
+        # The floor program (cold rows): the least a helper can do, beside ours, never subtracted.
+        self.floor = floor
 
     @staticmethod
     def cells(xs: Optional[list[float]], unit: str, text: Optional[str]) -> tuple[str, str]:
@@ -65,7 +69,12 @@ class Row:
             ratio = fmt_ratio(median(self.go) if self.go else None, median(self.ours) if self.ours else None)
         met = {None: "—", True: "yes", False: "**NO**"}[self.met]
         alone = fmt_num(median(self.alone), self.unit) if self.alone else "—"
-        return f"| {self.measure} | {om} | {orng} | {gm} | {grng} | {ratio} | {alone} | {self.goal} | {met} |"
+        fm, frng = self.cells(self.floor, self.unit, None)
+        over_floor = fmt_ratio(median(self.ours) if self.ours else None, median(self.floor) if self.floor else None)
+        return (
+            f"| {self.measure} | {om} | {orng} | {gm} | {grng} | {ratio} | {fm} | {frng} | {over_floor} "
+            f"| {alone} | {self.goal} | {met} |"
+        )
 
     def as_json(self) -> dict[str, Any]:
         def stats(xs: Optional[list[float]]) -> Optional[dict[str, Any]]:
@@ -78,6 +87,7 @@ class Row:
             "unit": self.unit,
             "ours": stats(self.ours),
             "go": stats(self.go),
+            "floor": stats(self.floor),
             "in_both_alone": stats(self.alone),
             "ours_text": self.ours_text,
             "go_text": self.go_text,
@@ -123,16 +133,19 @@ def cpu_table(b: Bench) -> list[str]:
         "CPU time per process (user + sys of the helper and the exec wrapper, hyperfine's means over "
         "the same runs; less sensitive to a busy machine than wall time):",
         "",
-        "| measure | ours (ms) | Go (ms) | Go/ours |",
-        "|---|---:|---:|---:|",
+        "| measure | ours (ms) | Go (ms) | Go/ours | floor (ms) | ours/floor |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for key, label in cpu_rows:
         per = b.cpu.get(key, {})
         vals = {who: v[0] / v[1] * 1000 for who, v in per.items() if v[1]}
         if "ours" not in vals:
             continue
-        go = vals.get("go")
-        out.append(f"| {label} | {vals['ours']:.3f} | {'—' if go is None else f'{go:.3f}'} | {fmt_ratio(go, vals['ours'])} |")
+        go, floor = vals.get("go"), vals.get("floor")
+        out.append(
+            f"| {label} | {vals['ours']:.3f} | {'—' if go is None else f'{go:.3f}'} | {fmt_ratio(go, vals['ours'])} "
+            f"| {'—' if floor is None else f'{floor:.3f}'} | {fmt_ratio(vals['ours'], floor)} |"
+        )
     return out
 
 
@@ -153,7 +166,7 @@ def go_failures(b: Bench) -> list[str]:
 
 def setup_text(b: Bench) -> str:
     return (
-        "both binaries get the same environment: static keys, AWS_EC2_METADATA_DISABLED=true, private "
+        "both binaries (and, in the cold rows, the floor program) get the same environment: static keys, AWS_EC2_METADATA_DISABLED=true, private "
         "HOME without AWS config, HTTPS_PROXY to a CONNECT proxy in front of moto over TLS on loopback, "
         f"{b.ca.setup_text()}; one cache directory per binary (each primes its own: Go 0.6.0 writes legacy keys). "
         "Times are gross wall clock per process (nothing subtracted; what both pay is in the \"in both, "
@@ -213,8 +226,23 @@ def machine(b: Bench) -> list[str]:
             "noisy; look at the minima, the CPU times and the instruction counts (unaffected)"
         )
     lines.append(go_line(b))
-    lines.append(f"- tools: {hv}, {vgv}; timings: hyperfine -N, ours and Go interleaved in alternating rounds")
+    if b.bins.floor:
+        lines.append(floor_line(b))
+    lines.append(f"- tools: {hv}, {vgv}; timings: hyperfine -N, ours and Go (and the floor in the cold rows) interleaved in alternating rounds")
     return lines
+
+
+def floor_line(b: Bench) -> str:
+    """The floor program: where it comes from, its hash and size."""
+    with open(b.bins.floor, "rb") as f:
+        data = f.read()
+    src = b.bins.floor_src
+    mtime = datetime.datetime.fromtimestamp(os.stat(src).st_mtime, datetime.timezone.utc)
+    return (
+        f"- floor (cold rows): `{os.path.relpath(src, ROOT) if src.startswith(ROOT) else src}` (examples/floor.rs, "
+        f"scripts/build --example floor), built {mtime:%Y-%m-%d %H:%M} UTC, sha256 "
+        f"{hashlib.sha256(data).hexdigest()[:16]}…, {len(data):,} bytes"
+    )
 
 
 def go_line(b: Bench) -> str:
