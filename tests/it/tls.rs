@@ -11,7 +11,6 @@
 use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{EcrServer, Env, Output, ServerOpts, TestCa};
@@ -56,25 +55,7 @@ impl Kind {
             Kind::SameName => "same-name",
             Kind::NonCaIntermediate => "non-ca-intermediate",
         };
-        let out = Command::new("bash")
-            .arg(gen_pki_script())
-            .arg(dir)
-            .arg(arg)
-            .args(names)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run gen-test-pki.sh");
-        assert!(
-            out.status.success(),
-            "gen-test-pki.sh {arg} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        TestCa {
-            ca_pem: dir.join("ca.pem"),
-            server_pem: dir.join("server.pem"),
-            server_key: dir.join("server.key"),
-        }
+        TestCa::from_script(&gen_pki_script(), dir, &[arg], names)
     }
 }
 

@@ -555,16 +555,24 @@ impl TestCa {
     /// Make a CA and a server certificate for `names` (DNS names or IP
     /// addresses) in `dir`. Panics if openssl is missing or fails.
     pub fn generate(dir: &Path, names: &[&str]) -> TestCa {
+        TestCa::from_script(&gen_ca_script(), dir, &[], names)
+    }
+
+    /// Runs `script OUTDIR [ARGS...] NAMES...` (gen-test-ca.sh, or gen-test-pki.sh with its
+    /// KIND as the one argument) and takes `ca.pem`, `server.pem` and `server.key` from `dir`.
+    pub fn from_script(script: &Path, dir: &Path, args: &[&str], names: &[&str]) -> TestCa {
+        let name = script.file_name().unwrap_or_default().to_string_lossy();
         let out = Command::new("bash")
-            .arg(gen_ca_script())
+            .arg(script)
             .arg(dir)
+            .args(args)
             .args(names)
             .stdin(Stdio::null())
             .output()
-            .expect("run gen-test-ca.sh");
+            .unwrap_or_else(|e| panic!("run {name}: {e}"));
         assert!(
             out.status.success(),
-            "gen-test-ca.sh failed ({}): {}",
+            "{name} {args:?} failed ({}): {}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
