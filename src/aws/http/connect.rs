@@ -10,6 +10,7 @@ use crate::aws::proxy::ProxyUrl;
 use rustls_pki_types::ServerName;
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -29,21 +30,23 @@ pub struct Endpoint {
 /// The TLS configuration, built on first need (a plain `http://` request never builds it).
 pub type TlsConfig<'a> = &'a (dyn Fn() -> Result<Arc<rustls::ClientConfig>, String> + Sync);
 
-/// Connects to `target`, directly or through `proxy`.
+/// Connects to `target`, directly or through `proxy`; `budget` is the whole connection's
+/// time (the caller enforces it), shared among a name's addresses as hyper's connector does.
 pub async fn connect(
     target: &Endpoint,
     proxy: Option<&ProxyUrl>,
     tls: TlsConfig<'_>,
+    budget: Option<Duration>,
 ) -> io::Result<Io> {
     let Some(proxy) = proxy else {
-        let tcp: Io = Box::new(tcp(&target.host, target.port).await?);
+        let tcp: Io = Box::new(tcp(&target.host, target.port, budget).await?);
         return if target.https {
             handshake(tls, &target.host, tcp).await
         } else {
             Ok(tcp)
         };
     };
-    let mut io: Io = Box::new(tcp(&proxy.host, proxy.port).await?);
+    let mut io: Io = Box::new(tcp(&proxy.host, proxy.port, budget).await?);
     if proxy.tls {
         io = handshake(tls, &proxy.host, io).await?;
     }
@@ -56,12 +59,28 @@ pub async fn connect(
     handshake(tls, &target.host, io).await
 }
 
-/// TCP to the first address of `host` that answers; `TCP_NODELAY` as the SDK's connector sets
-/// it. tokio resolves a literal address in place and only a name on its blocking pool.
-async fn tcp(host: &str, port: u16) -> io::Result<TcpStream> {
+/// TCP to the first address of `host` that answers, each address given an equal share of
+/// `budget` (so a black-holed first address leaves time for the next); `TCP_NODELAY` as the
+/// SDK's connector sets it. tokio resolves a literal address in place and only a name on its
+/// blocking pool.
+async fn tcp(host: &str, port: u16, budget: Option<Duration>) -> io::Result<TcpStream> {
+    let addrs: Vec<_> = tokio::net::lookup_host((host, port)).await?.collect();
+    let share = budget.map(|b| b / u32::try_from(addrs.len().max(1)).unwrap_or(u32::MAX));
     let mut last = None;
-    for addr in tokio::net::lookup_host((host, port)).await? {
-        match TcpStream::connect(addr).await {
+    for addr in addrs {
+        let attempt = TcpStream::connect(addr);
+        let result = match share {
+            Some(share) => tokio::time::timeout(share, attempt)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("{addr}: connect timed out"),
+                    ))
+                }),
+            None => attempt.await,
+        };
+        match result {
             Ok(stream) => {
                 stream.set_nodelay(true)?;
                 return Ok(stream);
@@ -163,6 +182,22 @@ mod tests {
         );
         assert!(check_connect_reply(b"garbage\r\n\r\n").is_err());
         assert!(check_connect_reply(b"SSH-2.0 200\r\n\r\n").is_err());
+    }
+
+    #[tokio::test]
+    async fn tcp_to_an_address_and_a_name_and_a_refusal() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let budget = Some(Duration::from_secs(5));
+        let s = tcp("127.0.0.1", port, budget).await.unwrap();
+        assert!(s.nodelay().unwrap());
+        if let Err(e) = tcp("localhost", port, budget).await {
+            // localhost may come first as ::1, where nothing listens: then the error is that
+            assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused, "{e}");
+        }
+        drop(listener);
+        let e = tcp("127.0.0.1", port, budget).await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused);
     }
 
     #[tokio::test]

@@ -171,7 +171,7 @@ impl Dispatch {
         })?;
         let tls = || self.tls();
         let io = within(self.connect_timeout, "connect", async {
-            connect::connect(&target, proxy.as_ref(), &tls)
+            connect::connect(&target, proxy.as_ref(), &tls, self.connect_timeout)
                 .await
                 .map_err(|e| ConnectorError::io(Box::new(e)))
         })
