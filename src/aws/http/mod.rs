@@ -145,6 +145,20 @@ async fn within<T>(
     }
 }
 
+/// The SDK's kind for a failed connection: I/O (retried), except a certificate the verifier
+/// refused, which no retry changes (the answer comes at once instead of after the retries).
+fn connect_error(e: std::io::Error) -> ConnectorError {
+    let refused = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|r| matches!(r, rustls::Error::InvalidCertificate(_)));
+    if refused {
+        ConnectorError::other(Box::new(e), None)
+    } else {
+        ConnectorError::io(Box::new(e))
+    }
+}
+
 /// A plain-HTTP request to a proxy: absolute form, with the proxy's credentials if it has any.
 fn to_proxy(request: &mut http::Request<SdkBody>, proxy: &ProxyUrl) {
     if let Some(auth) = &proxy.authorization {
@@ -173,7 +187,7 @@ impl Dispatch {
         let io = within(self.connect_timeout, "connect", async {
             connect::connect(&target, proxy.as_ref(), &tls, self.connect_timeout)
                 .await
-                .map_err(|e| ConnectorError::io(Box::new(e)))
+                .map_err(connect_error)
         })
         .await?;
         let form = match &proxy {
@@ -252,6 +266,17 @@ mod tests {
         assert_eq!((e.host.as_str(), e.port), ("::1", 8080));
         assert!(endpoint(&"/relative".parse().unwrap()).is_none());
         assert!(endpoint(&"ftp://h/".parse().unwrap()).is_none());
+    }
+
+    #[test]
+    fn a_refused_certificate_is_not_retried() {
+        use aws_smithy_types::retry::ErrorKind;
+        let bad = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let e = connect_error(std::io::Error::new(std::io::ErrorKind::InvalidData, bad));
+        assert!(!e.is_io() && !e.is_timeout());
+        assert_eq!(e.as_other(), None::<ErrorKind>);
+        let e = connect_error(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert!(e.is_io());
     }
 
     #[test]
