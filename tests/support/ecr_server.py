@@ -682,6 +682,16 @@ class ConnectProxy(socketserver.ThreadingTCPServer):
         super().__init__((host, 0), ConnectHandler)
 
 
+def nodelay(sock: Any) -> None:
+    """TCP_NODELAY on a connection (of the API server or of the CONNECT proxy): bytes are sent
+    as soon as they are written, as real servers and proxies do, instead of waiting for the
+    peer's (delayed) ACK of what went before."""
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError):
+        pass
+
+
 class ConnectHandler(socketserver.BaseRequestHandler):
     server: ConnectProxy
 
@@ -711,6 +721,8 @@ class ConnectHandler(socketserver.BaseRequestHandler):
             client.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
             return
         with upstream:
+            nodelay(client)
+            nodelay(upstream)
             client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
             if rest:
                 upstream.sendall(rest)
@@ -809,6 +821,14 @@ def serve(args: argparse.Namespace, moto_app: Any, ready_line: Callable[[dict[st
     verbose = args.verbose
 
     class Handler(MotoRequestHandler):
+        def setup(self) -> None:
+            # Werkzeug writes a response in several small sends; over TLS, after the
+            # session tickets the client has not acknowledged yet, Nagle's algorithm held
+            # them until the client's delayed ACK: about 11 ms added to every HTTPS request
+            # (plain HTTP 3.3 ms, HTTPS 15 ms here). Every real server sends at once.
+            nodelay(self.request)
+            super().setup()
+
         def log_request(self, code: Any = "-", size: Any = "-") -> None:
             if verbose:
                 super().log_request(code, size)
