@@ -3,12 +3,12 @@
 //! `HttpClient`.
 //!
 //! Ours rather than `aws-smithy-http-client`'s because its TLS context takes roots only as PEM
-//! and parses every one of them (issue 14): here the TLS configuration is built on the first TLS
-//! connection, with a verifier that parses only the trust anchors the server's chain needs
-//! ([`tls::verify`]). Proxies as Go reads them (`HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, loopback
-//! never proxied, an unusable proxy refused rather than bypassed: `proxy`). A plain `http://`
-//! endpoint (IMDS, container credentials, a test server) never loads roots, and a TLS connection
-//! with no roots at all fails with a clear error.
+//! and parses every one of them (issue 14): here the TLS configuration is loaded on a thread of
+//! its own while the SDK sets up, with a verifier that parses only the trust anchors the server's
+//! chain needs ([`tls::verify`]). Proxies as Go reads them (`HTTPS_PROXY`/`HTTP_PROXY`/
+//! `NO_PROXY`, loopback never proxied, an unusable proxy refused rather than bypassed: `proxy`).
+//! A plain `http://` endpoint (IMDS, container credentials, a test server) never uses roots and
+//! never logs about them; a TLS connection with no roots at all fails with a clear error.
 
 mod connect;
 mod exchange;
@@ -59,39 +59,86 @@ fn provider() -> rustls::crypto::CryptoProvider {
     }
 }
 
-/// The TLS configuration: the roots of `cfg` (read and decoded now, parsed on demand by the
-/// verifier), TLS 1.2 and 1.3, HTTP/1.1 by ALPN.
-fn tls_config(cfg: &RootsConfig) -> Result<Arc<rustls::ClientConfig>, String> {
-    let roots = tls::load(cfg);
-    let where_ = tls::describe(&roots.source);
-    if roots.certs.is_empty() {
-        crate::log::error(
-            "No CA certificates found: cannot make TLS connections. Install a CA bundle (e.g. the ca-certificates package) or set SSL_CERT_FILE or AWS_CA_BUNDLE",
-            &[("searched", &where_)],
-        );
-        return Err(format!("no CA certificates found ({where_})"));
-    }
-    crate::log::debug(
-        "Loaded CA certificates",
-        &[
-            ("source", &where_),
-            ("count", &roots.certs.len().to_string()),
-        ],
-    );
-    let provider = Arc::new(provider());
-    let verifier = OnDemandVerifier::new(Arc::new(roots.certs), provider.clone());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS configuration: {e}"))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+/// The TLS configuration for the roots of `cfg`, or where roots were looked for in vain, with
+/// what the log says about it on first use (loading runs on a thread of its own, which logs
+/// nothing: a process that never connects with TLS must not log a missing bundle).
+#[derive(Debug)]
+struct Loaded {
+    config: Result<Arc<rustls::ClientConfig>, String>,
+    source: String,
+    count: usize,
 }
 
-/// The TLS configuration, built on the first TLS connection (to a target or to a proxy).
-type TlsCell = Arc<OnceLock<Result<Arc<rustls::ClientConfig>, String>>>;
+/// Loads the roots of `cfg` (read and decoded now, parsed on demand by the verifier) into a
+/// configuration for TLS 1.2 and 1.3, HTTP/1.1 by ALPN.
+fn load(cfg: &RootsConfig) -> Loaded {
+    let roots = tls::load(cfg);
+    let source = tls::describe(&roots.source);
+    let count = roots.certs.len();
+    if roots.certs.is_empty() {
+        let config = Err(format!("no CA certificates found ({source})"));
+        return Loaded {
+            config,
+            source,
+            count,
+        };
+    }
+    let provider = Arc::new(provider());
+    let verifier = OnDemandVerifier::new(Arc::new(roots.certs), provider.clone());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map(|builder| {
+            let mut config = builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(verifier))
+                .with_no_client_auth();
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            Arc::new(config)
+        })
+        .map_err(|e| format!("TLS configuration: {e}"));
+    Loaded {
+        config,
+        source,
+        count,
+    }
+}
+
+impl Loaded {
+    /// The log lines of the first TLS connection: the roots' source, or the missing bundle.
+    fn log(&self) {
+        if self.count == 0 {
+            crate::log::error(
+                "No CA certificates found: cannot make TLS connections. Install a CA bundle (e.g. the ca-certificates package) or set SSL_CERT_FILE or AWS_CA_BUNDLE",
+                &[("searched", &self.source)],
+            );
+        } else {
+            let count = self.count.to_string();
+            crate::log::debug(
+                "Loaded CA certificates",
+                &[("source", &self.source), ("count", &count)],
+            );
+        }
+    }
+}
+
+/// The TLS configuration of one client: loaded ahead on a thread of its own ([`client`]), or
+/// on the first TLS connection if that comes first; logged once, on that connection.
+#[derive(Debug)]
+struct TlsState {
+    loaded: OnceLock<Loaded>,
+    logged: std::sync::Once,
+}
+
+impl TlsState {
+    fn new() -> TlsState {
+        TlsState {
+            loaded: OnceLock::new(),
+            logged: std::sync::Once::new(),
+        }
+    }
+}
+
+type TlsCell = Arc<TlsState>;
 
 /// Sends each request direct or through the proxy as [`ProxyEnv::route`] decides (refusing
 /// it when the proxy is unusable), on a fresh connection, TLS for everything but `http://`.
@@ -172,7 +219,9 @@ fn to_proxy(request: &mut http::Request<SdkBody>, proxy: &ProxyUrl) {
 
 impl Dispatch {
     fn tls(&self) -> Result<Arc<rustls::ClientConfig>, String> {
-        self.tls.get_or_init(|| tls_config(&self.roots)).clone()
+        let loaded = self.tls.loaded.get_or_init(|| load(&self.roots));
+        self.tls.logged.call_once(|| loaded.log());
+        loaded.config.clone()
     }
 
     async fn send(
@@ -232,12 +281,21 @@ impl HttpConnector for Dispatch {
     }
 }
 
-/// The shared client: TLS configuration built on first use, proxies as Go's
-/// `ProxyFromEnvironment` chooses them, the SDK's connect and read timeouts.
+/// The shared client: proxies as Go's `ProxyFromEnvironment` chooses them, the SDK's connect
+/// and read timeouts, and the TLS configuration loaded at once on a thread of its own, so that
+/// reading the CA bundle overlaps the SDK's set-up instead of following it (only a cold `get`
+/// makes a client; the thread is never joined).
 pub fn client(roots: RootsConfig) -> SharedHttpClient {
     let proxies = Arc::new(proxy_env());
-    let tls: TlsCell = Arc::new(OnceLock::new());
+    let tls: TlsCell = Arc::new(TlsState::new());
     let roots = Arc::new(roots);
+    let (ahead, ahead_roots) = (tls.clone(), roots.clone());
+    // No thread (a limit reached): the first TLS connection loads them instead.
+    let _ = std::thread::Builder::new()
+        .name("ecr-login-roots".to_owned())
+        .spawn(move || {
+            ahead.loaded.get_or_init(|| load(&ahead_roots));
+        });
     http_client_fn(move |settings, _components| {
         SharedHttpConnector::new(Dispatch {
             tls: tls.clone(),

@@ -2,8 +2,8 @@
 //!
 //! Order: `AWS_CA_BUNDLE`, then the profile's `ca_bundle` (these replace everything); else
 //! `SSL_CERT_FILE` and/or `SSL_CERT_DIR`, exactly those; else the first existing distribution
-//! bundle file; only then the certificate directories. Roots are loaded only when a TLS
-//! connection is about to be made, never on a cache hit or for `http://`.
+//! bundle file; only then the certificate directories. Roots are loaded only by a process that
+//! makes AWS calls (`aws::http`), never on a cache hit.
 //!
 //! Loading finds the PEM blocks and decodes each only as far as its subject name ([`pem`]): a
 //! certificate is decoded in full and parsed only when a server's chain names it as an issuer
