@@ -646,3 +646,22 @@ fn secrets_never_reach_the_log() {
 
 #[allow(dead_code)]
 fn unused(_: &EcrServer) {}
+
+/// A plain `http://` endpoint needs no CA roots: with a bundle that holds none, the `get` still
+/// answers, and the roots loaded ahead on their own thread (issue 14) leave no error in the log.
+#[test]
+fn plain_http_endpoint_needs_and_logs_no_roots() {
+    let server = require_server!();
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let env = Env::with_server(&server)
+        .with("SSL_CERT_FILE", &empty)
+        .with("AWS_ECR_LOG_LEVEL", "debug");
+    let out = env.run(&["get"], HOST.as_bytes());
+    assert_eq!(out.stdout_str(), ANSWER, "{out}");
+    assert_eq!(server.calls(), (1, 0));
+    let log =
+        std::fs::read_to_string(env.cache_dir().join("log/ecr-login.log")).unwrap_or_default();
+    assert!(!log.contains("CA certificates"), "{log}");
+}
