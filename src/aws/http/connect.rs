@@ -1,6 +1,6 @@
 //! One connection for one request: TCP (a literal address is never resolved; a name is, by
 //! the system resolver), through a proxy when the route says so (TLS to an `https://` proxy,
-//! then `CONNECT` for an `https://` target), then TLS to the target with the lazily built
+//! then `CONNECT` for an `https://` target), then TLS to the target with the caller's
 //! [`ClientConfig`](rustls::ClientConfig).
 //!
 //! Nothing is pooled: a `get` makes one to three requests, mostly to different hosts, and a
@@ -27,15 +27,14 @@ pub struct Endpoint {
     pub port: u16,
 }
 
-/// The TLS configuration, built on first need (a plain `http://` request never builds it).
-pub type TlsConfig<'a> = &'a (dyn Fn() -> Result<Arc<rustls::ClientConfig>, String> + Sync);
-
-/// Connects to `target`, directly or through `proxy`; `budget` is the whole connection's
-/// time (the caller enforces it), shared among a name's addresses as hyper's connector does.
+/// Connects to `target`, directly or through `proxy`; `tls` is the configuration for every TLS
+/// hop (`None` for a request that has none: plain HTTP, no `https://` proxy); `budget` is the
+/// whole connection's time (the caller enforces it), shared among a name's addresses as
+/// hyper's connector does.
 pub async fn connect(
     target: &Endpoint,
     proxy: Option<&ProxyUrl>,
-    tls: TlsConfig<'_>,
+    tls: Option<&Arc<rustls::ClientConfig>>,
     budget: Option<Duration>,
 ) -> io::Result<Io> {
     let Some(proxy) = proxy else {
@@ -93,8 +92,10 @@ async fn tcp(host: &str, port: u16, budget: Option<Duration>) -> io::Result<TcpS
 }
 
 /// A TLS client handshake as `host` over `io`.
-async fn handshake(tls: TlsConfig<'_>, host: &str, io: Io) -> io::Result<Io> {
-    let config = tls().map_err(io::Error::other)?;
+async fn handshake(tls: Option<&Arc<rustls::ClientConfig>>, host: &str, io: Io) -> io::Result<Io> {
+    let config = tls
+        .cloned()
+        .ok_or_else(|| io::Error::other("no TLS configuration"))?;
     let name = ServerName::try_from(host.to_owned())
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{host}: {e}")))?;
     let stream = tokio_rustls::TlsConnector::from(config)

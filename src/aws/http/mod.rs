@@ -233,14 +233,17 @@ impl Dispatch {
             ConnectorError::user(format!("not an http(s) URL: {}", request.uri()).into())
         })?;
         let needs_tls = target.https || proxy.as_ref().is_some_and(|p| p.tls);
-        if needs_tls {
-            // No roots is no reason to connect, nor to retry.
-            self.tls()
-                .map_err(|e| ConnectorError::other(e.into(), None))?;
-        }
-        let tls = || self.tls();
+        // No roots is no reason to connect, nor to retry.
+        let tls = if needs_tls {
+            Some(
+                self.tls()
+                    .map_err(|e| ConnectorError::other(e.into(), None))?,
+            )
+        } else {
+            None
+        };
         let io = within(self.connect_timeout, "connect", async {
-            connect::connect(&target, proxy.as_ref(), &tls, self.connect_timeout)
+            connect::connect(&target, proxy.as_ref(), tls.as_ref(), self.connect_timeout)
                 .await
                 .map_err(connect_error)
         })
